@@ -1,0 +1,71 @@
+// Sampler: proposes parameter values. Shaped like Optuna's BaseSampler: a sampler may model several
+// parameters jointly (relative search space, sampled once when the trial starts) and samples any other
+// parameter independently when the objective first asks for it. Samplers are found by name in a registry
+// ("random", "grid", ...), the same name in YAML, storage, logs and benchmarks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dial/distribution.h"
+#include "dial/frozen_trial.h"
+#include "dial/status.h"
+
+namespace dial {
+
+class Study;
+
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  virtual std::string Name() const = 0;
+
+  // Called once per trial after it is created and before any parameter is sampled. A sampler may claim
+  // shared work here (the grid claims a point); values it decides here it answers later from SampleIndependent
+  // (the snapshot passed to the sampler is not re-read after this call). Returns
+  // OutOfRange when its search space is exhausted: the trial is then failed and the study stops.
+  virtual Status BeforeTrial(Study& study, const FrozenTrial& trial) { return Status::Ok(); }
+  // The parameters to sample jointly for `trial`; empty for purely independent samplers.
+  virtual SearchSpace InferRelativeSearchSpace(const Study& study, const FrozenTrial& trial) { return {}; }
+  // Internal values for the parameters of `space` (a subset is allowed: the rest are sampled independently).
+  virtual Result<std::map<std::string, double>> SampleRelative(const Study& study, const FrozenTrial& trial,
+                                                               const SearchSpace& space) {
+    return std::map<std::string, double>{};
+  }
+  // The internal value of one parameter that the relative sample did not cover.
+  virtual Result<double> SampleIndependent(const Study& study, const FrozenTrial& trial, const std::string& name,
+                                           const Distribution& dist) = 0;
+  // Called after the trial is finished with its state and values.
+  virtual void AfterTrial(Study& study, const FrozenTrial& trial, TrialState state,
+                          const std::vector<double>& values) {}
+  // True when no new trial can be proposed (an exhausted grid); the optimisation loop stops before asking.
+  virtual bool IsExhausted(const Study& study) { return false; }
+};
+
+// Creates a sampler from its name and options (a JSON object, as written under `sampler:` in YAML).
+// InvalidArgument naming the sampler or the option for an unknown name, an unknown option or a bad value.
+using SamplerFactory = std::function<Result<std::unique_ptr<Sampler>>(const Json& options, uint64_t seed)>;
+void RegisterSampler(const std::string& name, SamplerFactory factory);
+Result<std::unique_ptr<Sampler>> CreateSampler(const std::string& name, const Json& options, uint64_t seed);
+std::vector<std::string> RegisteredSamplerNames();
+
+// ---- built-in samplers ----
+struct RandomSamplerOptions {
+  uint64_t seed = 0;
+};
+std::unique_ptr<Sampler> NewRandomSampler(const RandomSamplerOptions& options);
+
+// Every combination of `search_space`'s values exactly once, in an order shuffled by `seed`, even with
+// several workers on one study (each point is claimed in storage). Exhausted once all are claimed.
+struct GridSamplerOptions {
+  std::map<std::string, std::vector<ParamValue>> search_space;
+  uint64_t seed = 0;
+  Status Validate() const;
+};
+std::unique_ptr<Sampler> NewGridSampler(const GridSamplerOptions& options);
+
+}  // namespace dial

@@ -1,0 +1,171 @@
+// Study and Trial: the user-facing optimisation API, define-by-run as in Optuna.
+//
+//   auto storage = dial::OpenStorage("sqlite:///dial.db");
+//   auto study = dial::Study::Create(*storage, {.study_name = "lr", .directions = {StudyDirection::kMinimize}});
+//   (*study)->Optimize([](dial::Trial& t) -> dial::Result<std::vector<double>> {
+//     DIAL_ASSIGN_OR_RETURN(double lr, t.SuggestFloat("lr", 1e-5, 1e-1, {.log = true}));
+//     return std::vector<double>{Train(lr)};
+//   }, {.n_trials = 50});
+//
+// A Study object is used from one thread at a time; several Study objects (threads or processes) may share
+// one storage and one study name.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dial/distribution.h"
+#include "dial/frozen_trial.h"
+#include "dial/pruner.h"
+#include "dial/sampler.h"
+#include "dial/status.h"
+#include "dial/storage.h"
+
+namespace dial {
+
+class Study;
+
+struct SuggestFloatOptions {
+  std::optional<double> step;
+  bool log = false;
+};
+struct SuggestIntOptions {
+  int64_t step = 1;
+  bool log = false;
+};
+
+// A running trial. Obtained from Study::Ask; finished by Study::Tell. Not thread-safe.
+class Trial {
+ public:
+  // Suggest* return the parameter's value, sampled on first use and the same on every later call in this
+  // trial. InvalidArgument naming the parameter when the distribution is invalid or differs from an earlier
+  // suggestion of the same name in this trial (or, for kind/log/choices, in the study).
+  Result<double> SuggestFloat(const std::string& name, double low, double high, SuggestFloatOptions opts = {});
+  Result<int64_t> SuggestInt(const std::string& name, int64_t low, int64_t high, SuggestIntOptions opts = {});
+  Result<ParamValue> SuggestCategorical(const std::string& name, const std::vector<ParamValue>& choices);
+  Result<ParamValue> Suggest(const std::string& name, const Distribution& dist);
+
+  // Records an intermediate value (a learning-curve point). FailedPrecondition once the trial is finished.
+  Status Report(int64_t step, double value);
+  // Asks the study's pruner whether this trial should stop now.
+  Result<bool> ShouldPrune();
+  Status SetUserAttr(const std::string& key, const Json& value);
+  Status SetSystemAttr(const std::string& key, const Json& value);
+
+  int64_t number() const { return frozen_.number; }
+  TrialId id() const { return frozen_.trial_id; }
+  const std::map<std::string, ParamValue>& params() const { return params_; }
+  // The trial as stored, with the parameters and reports made through this object.
+  const FrozenTrial& frozen() const { return frozen_; }
+  Study& study() { return *study_; }
+
+ private:
+  friend class Study;
+  Trial(Study* study, FrozenTrial frozen);
+  Status SampleRelativeIfNeeded();
+
+  Study* study_;
+  FrozenTrial frozen_;
+  std::map<std::string, ParamValue> params_;
+  std::map<std::string, ParamValue> fixed_params_;  // from enqueue (system attr fixed_params)
+  SearchSpace relative_space_;
+  std::map<std::string, double> relative_params_;
+  bool relative_sampled_ = false;
+};
+
+struct StudyOptions {
+  std::string study_name;  // empty: Optuna's default "no-name-<uuid4>"
+  std::vector<StudyDirection> directions = {StudyDirection::kMinimize};
+  std::string sampler = "random";
+  Json sampler_options = Json::object();
+  std::string pruner = "nop";
+  Json pruner_options = Json::object();
+  uint64_t seed = 0;
+  // Create: when the name exists, load it instead of failing (directions must match).
+  bool load_if_exists = false;
+};
+
+// What the objective returns: one value per direction, or a Status (TrialPruned() to prune, any other error
+// to fail the trial with that message as its reason).
+using ObjectiveFunction = std::function<Result<std::vector<double>>(Trial&)>;
+
+struct OptimizeOptions {
+  std::optional<int64_t> n_trials;              // this call's trials; nullopt: until timeout or stop
+  std::optional<std::chrono::duration<double>> timeout;
+  // Checked between trials and passed to long objectives; set by a signal handler to stop cleanly.
+  const std::atomic<bool>* stop_flag = nullptr;
+  // Called after each trial is finished, with the stored trial.
+  std::function<void(Study&, const FrozenTrial&)> on_trial_finished;
+};
+
+class Study {
+ public:
+  // AlreadyExists if the name is taken (unless load_if_exists); InvalidArgument for an unknown sampler/pruner
+  // or bad options. Nothing is written to storage unless every check passes.
+  static Result<std::unique_ptr<Study>> Create(std::shared_ptr<Storage> storage, const StudyOptions& options);
+  // NotFound naming the study if it does not exist. When `options.directions` is non-empty it must match the
+  // stored directions (InvalidArgument otherwise). Writes nothing.
+  static Result<std::unique_ptr<Study>> Load(std::shared_ptr<Storage> storage, const StudyOptions& options);
+
+  // Starts a trial: the oldest WAITING (enqueued) trial if any, else a new RUNNING one.
+  Result<std::unique_ptr<Trial>> Ask();
+  // Finishes a trial. For COMPLETE, `values` has one finite-or-infinite value per direction (NaN fails the
+  // trial instead, with that reason). For PRUNED with no values, a single-objective trial keeps its last
+  // intermediate value. For FAIL, `reason` is stored as the system attribute dial:fail_reason.
+  Result<FrozenTrial> Tell(Trial& trial, TrialState state, const std::vector<double>& values = {},
+                           const std::string& reason = "");
+  Result<FrozenTrial> Tell(int64_t trial_number, TrialState state, const std::vector<double>& values = {},
+                           const std::string& reason = "");
+
+  // Runs ask → objective → tell until n_trials, timeout, stop(), an exhausted sampler, or the stop flag.
+  // A failing objective fails its trial and the loop goes on. Returns Cancelled when stopped by the flag (the
+  // running trial is failed with reason "interrupted"), OK otherwise; storage errors end the loop.
+  Status Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options = {});
+  // Adds a WAITING trial whose parameters (external values) are fixed to `params`.
+  Status EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs = {});
+  void Stop() { stop_requested_ = true; }
+
+  // ---- reading ----
+  Result<std::vector<FrozenTrial>> GetTrials(const std::optional<std::vector<TrialState>>& states = std::nullopt) const;
+  Result<FrozenTrial> BestTrial() const;                 // single objective; NotFound when none completed
+  Result<std::vector<FrozenTrial>> BestTrials() const;   // the Pareto set (any number of objectives)
+  Status SetUserAttr(const std::string& key, const Json& value);
+  Status SetSystemAttr(const std::string& key, const Json& value);
+
+  const std::string& name() const { return name_; }
+  StudyId id() const { return study_id_; }
+  const std::vector<StudyDirection>& directions() const { return directions_; }
+  bool is_multi_objective() const { return directions_.size() > 1; }
+  Storage& storage() const { return *storage_; }
+  const std::shared_ptr<Storage>& shared_storage() const { return storage_; }
+  Sampler& sampler() const { return *sampler_; }
+  Pruner& pruner() const { return *pruner_; }
+
+ private:
+  Study(std::shared_ptr<Storage> storage, StudyId id, std::string name, std::vector<StudyDirection> directions,
+        std::unique_ptr<Sampler> sampler, std::unique_ptr<Pruner> pruner);
+  Result<std::unique_ptr<Trial>> PopWaitingTrial();
+  Status RunOneTrial(const ObjectiveFunction& objective, const OptimizeOptions& options);
+
+  std::shared_ptr<Storage> storage_;
+  StudyId study_id_;
+  std::string name_;
+  std::vector<StudyDirection> directions_;
+  std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<Pruner> pruner_;
+  bool stop_requested_ = false;
+};
+
+// True when `a` dominates `b`: no worse in every objective and better in one (directions applied).
+bool Dominates(const std::vector<double>& a, const std::vector<double>& b, const std::vector<StudyDirection>& dirs);
+// The non-dominated trials among COMPLETE `trials`.
+std::vector<FrozenTrial> ParetoFront(const std::vector<FrozenTrial>& trials, const std::vector<StudyDirection>& dirs);
+
+}  // namespace dial

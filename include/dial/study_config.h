@@ -1,0 +1,87 @@
+// Study files: a YAML document that says what to tune and how (docs/study-file.md).
+//
+//   study: conformer-lr
+//   storage: sqlite:///dial.db
+//   direction: minimize            # or directions: [minimize, minimize] with metrics: [wer, latency_ms]
+//   metrics: [wer]
+//   n_trials: 50
+//   sampler: {name: random, seed: 1}
+//   pruner: {name: median, n_startup_trials: 5}
+//   search_space:
+//     lr: {type: float, low: 1.0e-5, high: 1.0e-2, log: true}
+//     optimizer: [adam, sgd]                    # a bare list is a categorical, as ESPnet writes it
+//     momentum: {type: float, low: 0.5, high: 0.99, when: {optimizer: sgd}}
+//   fixed: {epochs: 10}
+//   objective: {command: [python3, train.py, --lr, "{lr}"], timeout: 600}
+//
+// Every error names the file, the line and the key: "study.yaml:7: search_space.lr: low (0.1) > high (0.01)".
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "dial/command_objective.h"
+#include "dial/distribution.h"
+#include "dial/frozen_trial.h"
+#include "dial/status.h"
+#include "dial/study.h"
+
+namespace dial {
+
+// `when: {optimizer: sgd}` or `when: {optimizer: [sgd, adam]}`: the parameter exists only when every named
+// parameter exists and takes one of the listed values.
+struct ParamCondition {
+  std::string parent;
+  std::vector<ParamValue> values;
+};
+
+struct ParamSpec {
+  std::string name;
+  Distribution distribution;
+  std::vector<ParamCondition> when;
+  int line = 0;  // 1-based line in the study file, for messages
+};
+
+// `objective: {builtin: hartmann6}`: a function of the suite (params x0..x{d-1}, search space derived from its
+// domain when not given), or `mf_hartmann6` (reports f(x, z) at z = 1..100 as intermediate values).
+struct BuiltinObjectiveConfig {
+  std::string name;
+  Json options = Json::object();  // mf_hartmann6: {bias: 2.5, max_fidelity: 100}
+};
+
+struct StudyConfig {
+  std::string source;  // the file name (or "<string>") for messages
+  std::string study_name;
+  std::string storage;  // empty: not given in the file
+  std::vector<StudyDirection> directions = {StudyDirection::kMinimize};
+  std::vector<std::string> metrics;  // one per direction; default {"value"} for one direction
+  std::optional<int64_t> n_trials;
+  std::optional<double> timeout_seconds;
+  std::string sampler = "random";
+  Json sampler_options = Json::object();
+  std::string pruner = "nop";
+  Json pruner_options = Json::object();
+  std::optional<uint64_t> seed;
+  std::vector<ParamSpec> search_space;  // in the file's order, parents before the parameters they condition
+  std::map<std::string, ParamValue> fixed;
+  std::variant<CommandObjectiveOptions, BuiltinObjectiveConfig> objective;
+  std::string yaml_text;  // the file as read, stored in the study (system attr dial:study_file)
+};
+
+// InvalidArgument ("FILE:LINE: KEY: what is wrong") for malformed YAML, unknown keys, wrong types,
+// impossible ranges, a `when` naming an unknown parameter, an unknown sampler or pruner or option, a metric
+// count that does not match the directions, a command that does not exist. NotFound when the file is missing.
+Result<StudyConfig> LoadStudyConfig(const std::string& path);
+Result<StudyConfig> ParseStudyConfig(const std::string& yaml_text, const std::string& source = "<string>");
+
+// Suggests the config's search space in `trial` (define-by-run, honouring `when`) and returns the trial's
+// external params merged with `fixed`.
+Result<std::map<std::string, ParamValue>> SuggestFromConfig(Trial& trial, const StudyConfig& config);
+
+// The objective that a study file describes: suggest the space, then run the command or the built-in.
+Result<ObjectiveFunction> MakeObjective(const StudyConfig& config, const std::atomic<bool>* stop_flag);
+
+}  // namespace dial

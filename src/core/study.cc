@@ -1,0 +1,306 @@
+// Study: create/load, ask/tell, the optimisation loop, enqueued trials and best trials.
+#include "dial/study.h"
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+namespace dial {
+namespace {
+
+std::string NewDefaultStudyName() {
+  // Optuna's default: "no-name-" followed by a random (version 4) UUID.
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;                       // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return std::string("no-name-") + buf;
+}
+
+std::string DirectionsToString(const std::vector<StudyDirection>& dirs) {
+  std::string out = "[";
+  for (size_t k = 0; k < dirs.size(); ++k) {
+    out += (k ? ", " : "");
+    std::string name(StudyDirectionName(dirs[k]));
+    for (auto& c : name) c = static_cast<char>(std::tolower(c));
+    out += name;
+  }
+  return out + "]";
+}
+
+Status ValidateDirections(const std::vector<StudyDirection>& dirs) {
+  if (dirs.empty()) return InvalidArgument("a study needs at least one direction");
+  for (auto d : dirs) {
+    if (d == StudyDirection::kNotSet) return InvalidArgument("direction must be minimize or maximize");
+  }
+  return Status::Ok();
+}
+
+struct Components {
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<Pruner> pruner;
+};
+
+Result<Components> MakeComponents(const StudyOptions& options) {
+  Components c;
+  DIAL_ASSIGN_OR_RETURN(c.sampler, CreateSampler(options.sampler, options.sampler_options, options.seed));
+  DIAL_ASSIGN_OR_RETURN(c.pruner, CreatePruner(options.pruner, options.pruner_options));
+  return c;
+}
+
+}  // namespace
+
+Study::Study(std::shared_ptr<Storage> storage, StudyId id, std::string name, std::vector<StudyDirection> directions,
+             std::unique_ptr<Sampler> sampler, std::unique_ptr<Pruner> pruner)
+    : storage_(std::move(storage)),
+      study_id_(id),
+      name_(std::move(name)),
+      directions_(std::move(directions)),
+      sampler_(std::move(sampler)),
+      pruner_(std::move(pruner)) {}
+
+Result<std::unique_ptr<Study>> Study::Create(std::shared_ptr<Storage> storage, const StudyOptions& options) {
+  DIAL_RETURN_IF_ERROR(ValidateDirections(options.directions));
+  DIAL_ASSIGN_OR_RETURN(Components c, MakeComponents(options));
+  const std::string name = options.study_name.empty() ? NewDefaultStudyName() : options.study_name;
+  auto id = storage->CreateNewStudy(options.directions, name);
+  if (!id.ok()) {
+    if (id.status().code() == StatusCode::kAlreadyExists && options.load_if_exists) {
+      StudyOptions load = options;
+      load.study_name = name;
+      return Load(std::move(storage), load);
+    }
+    return id.status();
+  }
+  return std::unique_ptr<Study>(
+      new Study(std::move(storage), *id, name, options.directions, std::move(c.sampler), std::move(c.pruner)));
+}
+
+Result<std::unique_ptr<Study>> Study::Load(std::shared_ptr<Storage> storage, const StudyOptions& options) {
+  auto id = storage->GetStudyIdFromName(options.study_name);
+  if (!id.ok()) {
+    if (id.status().code() == StatusCode::kNotFound) {
+      return NotFound("study '" + options.study_name + "' does not exist in " + storage->url());
+    }
+    return id.status();
+  }
+  DIAL_ASSIGN_OR_RETURN(auto directions, storage->GetStudyDirections(*id));
+  if (!options.directions.empty() && options.directions != directions) {
+    return InvalidArgument("study '" + options.study_name + "' was created with directions " +
+                           DirectionsToString(directions) + ", not " + DirectionsToString(options.directions));
+  }
+  DIAL_ASSIGN_OR_RETURN(Components c, MakeComponents(options));
+  return std::unique_ptr<Study>(new Study(std::move(storage), *id, options.study_name, std::move(directions),
+                                          std::move(c.sampler), std::move(c.pruner)));
+}
+
+Result<std::unique_ptr<Trial>> Study::PopWaitingTrial() {
+  DIAL_ASSIGN_OR_RETURN(auto waiting, storage_->GetAllTrials(study_id_, std::vector{TrialState::kWaiting}));
+  for (const auto& w : waiting) {
+    auto won = storage_->SetTrialStateValues(w.trial_id, TrialState::kRunning);
+    if (!won.ok()) {
+      // Another worker finished or failed it between our read and our write.
+      if (won.status().code() == StatusCode::kFailedPrecondition) continue;
+      return won.status();
+    }
+    if (!*won) continue;
+    DIAL_ASSIGN_OR_RETURN(FrozenTrial frozen, storage_->GetTrial(w.trial_id));
+    return std::unique_ptr<Trial>(new Trial(this, std::move(frozen)));
+  }
+  return std::unique_ptr<Trial>();
+}
+
+Result<std::unique_ptr<Trial>> Study::Ask() {
+  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, PopWaitingTrial());
+  if (!trial) {
+    DIAL_ASSIGN_OR_RETURN(TrialId id, storage_->CreateNewTrial(study_id_));
+    DIAL_ASSIGN_OR_RETURN(FrozenTrial frozen, storage_->GetTrial(id));
+    trial.reset(new Trial(this, std::move(frozen)));
+  }
+  if (Status s = sampler_->BeforeTrial(*this, trial->frozen_); !s.ok()) {
+    // The trial exists but cannot be sampled (an exhausted grid): fail it so nothing stays RUNNING.
+    auto told = Tell(*trial, TrialState::kFail, {}, s.message());
+    if (!told.ok()) return told.status();
+    if (s.code() == StatusCode::kOutOfRange) Stop();
+    return s;
+  }
+  return trial;
+}
+
+Result<FrozenTrial> Study::Tell(Trial& trial, TrialState state, const std::vector<double>& values,
+                                const std::string& reason) {
+  FrozenTrial& frozen = trial.frozen_;
+  if (IsFinished(frozen.state)) {
+    return FailedPrecondition("trial " + std::to_string(frozen.number) + " is already " +
+                              std::string(TrialStateName(frozen.state)));
+  }
+  if (state == TrialState::kRunning || state == TrialState::kWaiting) {
+    return InvalidArgument("Tell needs a finished state (COMPLETE, PRUNED or FAIL), got " +
+                           std::string(TrialStateName(state)));
+  }
+  Storage::TrialUpdate update;
+  std::string fail_reason = reason;
+  std::vector<double> stored_values;
+  if (state == TrialState::kComplete) {
+    if (values.size() != directions_.size()) {
+      state = TrialState::kFail;
+      fail_reason = "the objective returned " + std::to_string(values.size()) + " value(s) for " +
+                    std::to_string(directions_.size()) + " direction(s)";
+    } else {
+      for (size_t k = 0; k < values.size(); ++k) {
+        if (std::isnan(values[k])) {
+          state = TrialState::kFail;
+          fail_reason = "the objective returned NaN" + (values.size() > 1 ? " for objective " + std::to_string(k) : "");
+        }
+      }
+      if (state == TrialState::kComplete) stored_values = values;
+    }
+  } else if (state == TrialState::kPruned) {
+    if (!values.empty()) {
+      stored_values = values;
+    } else if (directions_.size() == 1 && !frozen.intermediate_values.empty()) {
+      // Optuna keeps a pruned trial's last reported value as its value.
+      const double last = frozen.intermediate_values.rbegin()->second;
+      if (!std::isnan(last)) stored_values = {last};
+    }
+  }
+  if (state == TrialState::kFail) {
+    if (fail_reason.empty()) fail_reason = "failed";
+    update.system_attrs.emplace_back(std::string(kFailReasonAttr), fail_reason);
+    frozen.system_attrs[std::string(kFailReasonAttr)] = fail_reason;
+  }
+  update.state = state;
+  update.values = stored_values;
+  DIAL_RETURN_IF_ERROR(storage_->UpdateTrial(frozen.trial_id, update));
+  frozen.state = state;
+  frozen.values = stored_values;
+  frozen.datetime_complete = std::chrono::system_clock::now();
+  sampler_->AfterTrial(*this, frozen, state, stored_values);
+  return frozen;
+}
+
+Result<FrozenTrial> Study::Tell(int64_t trial_number, TrialState state, const std::vector<double>& values,
+                                const std::string& reason) {
+  DIAL_ASSIGN_OR_RETURN(FrozenTrial frozen, GetTrialByNumber(*storage_, study_id_, trial_number));
+  Trial trial(this, std::move(frozen));
+  return Tell(trial, state, values, reason);
+}
+
+Status Study::RunOneTrial(const ObjectiveFunction& objective, const OptimizeOptions& options) {
+  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, Ask());
+  Result<std::vector<double>> result = InvalidArgument("objective did not run");
+  try {
+    result = objective(*trial);
+  } catch (const std::exception& e) {
+    result = Internal(std::string("the objective threw: ") + e.what());
+  } catch (...) {
+    result = Internal("the objective threw an unknown exception");
+  }
+  const bool interrupted = options.stop_flag && options.stop_flag->load();
+  Result<FrozenTrial> told = InvalidArgument("not told");
+  if (result.ok()) {
+    told = Tell(*trial, TrialState::kComplete, *result);
+  } else if (result.status().code() == StatusCode::kPruned) {
+    told = Tell(*trial, TrialState::kPruned);
+  } else if (result.status().code() == StatusCode::kCancelled || interrupted) {
+    told = Tell(*trial, TrialState::kFail, {}, "interrupted");
+  } else {
+    told = Tell(*trial, TrialState::kFail, {}, result.status().message());
+  }
+  if (!told.ok()) return told.status();
+  if (options.on_trial_finished) options.on_trial_finished(*this, *told);
+  if (result.status().code() == StatusCode::kCancelled || interrupted) {
+    return Cancelled("interrupted during trial " + std::to_string(trial->number()));
+  }
+  return Status::Ok();
+}
+
+Status Study::Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options) {
+  stop_requested_ = false;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t done = 0;; ++done) {
+    if (options.stop_flag && options.stop_flag->load()) return Cancelled("interrupted");
+    if (stop_requested_) break;
+    if (options.n_trials && done >= *options.n_trials) break;
+    if (options.timeout && std::chrono::steady_clock::now() - start >= *options.timeout) break;
+    if (sampler_->IsExhausted(*this)) break;
+    Status s = RunOneTrial(objective, options);
+    if (s.code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status Study::EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs) {
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  Json fixed = Json::object();
+  for (const auto& [name, value] : params) fixed[name] = ParamValueToJson(value);
+  waiting.system_attrs[std::string(kFixedParamsAttr)] = fixed;
+  waiting.user_attrs = user_attrs;
+  DIAL_ASSIGN_OR_RETURN(TrialId id, storage_->CreateNewTrial(study_id_, waiting));
+  (void)id;
+  return Status::Ok();
+}
+
+Result<std::vector<FrozenTrial>> Study::GetTrials(const std::optional<std::vector<TrialState>>& states) const {
+  return storage_->GetAllTrials(study_id_, states);
+}
+
+Result<FrozenTrial> Study::BestTrial() const {
+  if (is_multi_objective()) {
+    return FailedPrecondition("study '" + name_ + "' has " + std::to_string(directions_.size()) +
+                              " objectives: use BestTrials for its Pareto set");
+  }
+  return GetBestTrial(*storage_, study_id_);
+}
+
+Result<std::vector<FrozenTrial>> Study::BestTrials() const { return GetBestTrials(*storage_, study_id_); }
+
+Status Study::SetUserAttr(const std::string& key, const Json& value) {
+  return storage_->SetStudyUserAttr(study_id_, key, value);
+}
+
+Status Study::SetSystemAttr(const std::string& key, const Json& value) {
+  return storage_->SetStudySystemAttr(study_id_, key, value);
+}
+
+bool Dominates(const std::vector<double>& a, const std::vector<double>& b, const std::vector<StudyDirection>& dirs) {
+  assert(a.size() == b.size() && a.size() == dirs.size());
+  bool strictly_better = false;
+  for (size_t k = 0; k < a.size(); ++k) {
+    // Compare as minimisation: negate maximised objectives.
+    const double x = dirs[k] == StudyDirection::kMaximize ? -a[k] : a[k];
+    const double y = dirs[k] == StudyDirection::kMaximize ? -b[k] : b[k];
+    if (x > y) return false;
+    if (x < y) strictly_better = true;
+  }
+  return strictly_better;
+}
+
+std::vector<FrozenTrial> ParetoFront(const std::vector<FrozenTrial>& trials, const std::vector<StudyDirection>& dirs) {
+  std::vector<const FrozenTrial*> complete;
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kComplete && t.values.size() == dirs.size()) complete.push_back(&t);
+  }
+  std::vector<FrozenTrial> front;
+  for (const auto* t : complete) {
+    bool dominated = false;
+    for (const auto* other : complete) {
+      if (other != t && Dominates(other->values, t->values, dirs)) {
+        dominated = true;
+        break;
+      }
+    }
+    if (!dominated) front.push_back(*t);
+  }
+  return front;
+}
+
+}  // namespace dial

@@ -1,0 +1,416 @@
+// The command objective: one child process per trial, its params passed in argv, a JSON file and the
+// environment; its JSON-lines stdout read as intermediate and final metric values (docs/command-objective.md).
+#include "dial/command_objective.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "exec/placeholder.h"
+#include "exec/subprocess.h"
+
+extern char** environ;
+
+namespace dial {
+namespace {
+
+namespace fs = std::filesystem;
+
+// How much of stderr is kept in the trial (system attr dial:stderr_tail).
+constexpr size_t kStderrTailBytes = 2048;
+// How often the loop looks at the stop flag, the timeout and pruning while the child is quiet.
+constexpr std::chrono::milliseconds kPollInterval{100};
+// After the child exits, how long a grandchild still holding its stdout may delay the end of the trial.
+constexpr std::chrono::seconds kDrainAfterExit{2};
+// The longest stderr line quoted in a fail reason.
+constexpr size_t kReasonLineChars = 300;
+constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+
+// A failure of the trial (not of dial): the message is the reason stored in the trial.
+Status TrialFailure(std::string reason) { return {StatusCode::kFailedPrecondition, std::move(reason)}; }
+
+std::string EnvName(const std::string& param) {
+  std::string name = "DIAL_PARAM_";
+  for (unsigned char c : param) name += std::isalnum(c) ? static_cast<char>(std::toupper(c)) : '_';
+  return name;
+}
+
+// JSON must be valid UTF-8 to be stored; a trainer's stderr need not be (progress bars, binary junk).
+std::string SanitizeUtf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len > 0 && i + len <= in.size();
+    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(in[i + k]) >> 6) == 0x2;
+    if (valid && (c >= 0x20 || c == '\n' || c == '\t' || c >= 0x80)) {
+      out.append(in.substr(i, len));
+      i += len;
+    } else {
+      out += valid ? ' ' : '?';
+      i += valid ? len : 1;
+    }
+  }
+  return out;
+}
+
+// Python's json.dumps writes NaN, Infinity and -Infinity, which strict JSON lacks. They are turned into marker
+// strings before parsing and back into doubles after, so a NaN metric is reported as NaN, not as a parse error.
+// The markers are written escaped (JSON forbids raw control characters) and compared decoded.
+constexpr const char* kNanMarker = "\x01nan";
+constexpr const char* kInfMarker = "\x01inf";
+constexpr const char* kNegInfMarker = "\x01-inf";
+constexpr const char* kNanMarkerJson = R"("\u0001nan")";
+constexpr const char* kInfMarkerJson = R"("\u0001inf")";
+constexpr const char* kNegInfMarkerJson = R"("\u0001-inf")";
+
+std::optional<Json> ParseJsonLine(std::string_view line) {
+  size_t first = line.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos || line[first] != '{') return std::nullopt;
+  std::string text;
+  text.reserve(line.size());
+  bool in_string = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (in_string) {
+      text += c;
+      if (c == '\\' && i + 1 < line.size()) {
+        text += line[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      text += c;
+    } else if (line.compare(i, 3, "NaN") == 0) {
+      text += kNanMarkerJson;
+      i += 2;
+    } else if (line.compare(i, 8, "Infinity") == 0) {
+      text += kInfMarkerJson;
+      i += 7;
+    } else if (line.compare(i, 9, "-Infinity") == 0) {
+      text += kNegInfMarkerJson;
+      i += 8;
+    } else {
+      text += c;
+    }
+  }
+  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return std::nullopt;
+  return parsed;
+}
+
+// The number a metric field holds (NaN and ±inf included), or nullopt when it is not a number.
+std::optional<double> MetricNumber(const Json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == kNanMarker) return std::nan("");
+    if (s == kInfMarker) return HUGE_VAL;
+    if (s == kNegInfMarker) return -HUGE_VAL;
+  }
+  return std::nullopt;
+}
+
+std::string StudyDirName(const std::string& study) {
+  std::string out;
+  for (unsigned char c : study) out += (std::isalnum(c) || c == '-' || c == '_' || c == '.') ? static_cast<char>(c) : '_';
+  if (out.empty() || out == "." || out == "..") out = "_" + out;
+  return out;
+}
+
+std::string ShortLine(const std::string& line) {
+  if (line.size() <= kReasonLineChars) return line;
+  return line.substr(0, kReasonLineChars) + "...";
+}
+
+// Everything read from the child while it runs.
+struct TrialOutput {
+  std::ofstream stdout_log;
+  std::ofstream stderr_log;
+  std::string stderr_tail;
+  std::string last_stderr_line;
+  std::optional<Json> final_line;  // the last JSON object without "step" that names a metric
+  std::string final_text;
+  int64_t last_step = -1;
+  bool prune = false;
+  bool stopping = false;  // once the child is being stopped, its reports are only logged
+  Status error;           // a storage error while reporting
+};
+
+}  // namespace
+
+Result<std::string> ResolveExecutable(const std::string& command) {
+  if (command.empty()) return NotFound("command: empty program name");
+  auto executable = [](const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+  };
+  if (command.find('/') != std::string::npos) {
+    if (executable(command)) return command;
+    if (access(command.c_str(), F_OK) != 0) return NotFound("command " + command + ": no such file");
+    return NotFound("command " + command + ": not an executable file");
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env != nullptr && *path_env != '\0' ? path_env : kDefaultPath;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + command;
+    if (executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return NotFound("command " + command + ": not found on PATH");
+}
+
+Status CommandObjectiveOptions::Validate() const {
+  if (argv.empty()) return InvalidArgument("command: empty (give the program and its arguments as a list)");
+  for (const std::string& arg : argv) {
+    Result<std::vector<std::string>> names = PlaceholderNames(arg);
+    if (!names.ok()) return names.status().WithContext("command");
+  }
+  if (metrics.empty()) return InvalidArgument("metrics: at least one metric name is needed");
+  std::set<std::string> seen;
+  for (const std::string& m : metrics) {
+    if (m.empty()) return InvalidArgument("metrics: empty metric name");
+    if (m == "step") return InvalidArgument("metrics: \"step\" is reserved for intermediate values");
+    if (!seen.insert(m).second) return InvalidArgument("metrics: \"" + m + "\" is listed twice");
+  }
+  if (timeout_seconds.has_value() && !(*timeout_seconds > 0)) {
+    return InvalidArgument("timeout: must be > 0 seconds, got " + std::to_string(*timeout_seconds));
+  }
+  if (!(kill_grace_seconds >= 0) || !std::isfinite(kill_grace_seconds)) {
+    return InvalidArgument("kill_grace: must be ≥ 0 seconds, got " + std::to_string(kill_grace_seconds));
+  }
+  if (trials_dir.empty()) return InvalidArgument("trials_dir: empty");
+  // A program name built from a placeholder can only be checked per trial.
+  if (argv[0].find('{') == std::string::npos) {
+    Result<std::string> resolved = ResolveExecutable(argv[0]);
+    if (!resolved.ok()) return resolved.status();
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::string, ParamValue>& params,
+                                            const CommandObjectiveOptions& options,
+                                            const std::atomic<bool>* stop_flag) {
+  DIAL_RETURN_IF_ERROR(options.Validate());
+  const std::string study_name = trial.study().name();
+  std::error_code ec;
+  fs::path trial_dir = fs::absolute(fs::path(options.trials_dir) / StudyDirName(study_name) /
+                                        std::to_string(trial.number()),
+                                    ec);
+  if (ec) return IoError("trials_dir " + options.trials_dir + ": " + ec.message());
+  fs::create_directories(trial_dir, ec);
+  if (ec) return IoError("cannot create trial directory " + trial_dir.string() + ": " + ec.message());
+  const std::string trial_dir_text = trial_dir.string();
+
+  // ---- inputs: params file, argv, environment ----
+  Json params_json = Json::object();
+  for (const auto& [name, value] : params) params_json[name] = ParamValueToJson(value);
+  const fs::path params_path = trial_dir / "params.json";
+  {
+    std::ofstream out(params_path);
+    out << params_json.dump(2) << "\n";
+    if (!out) return IoError("cannot write " + params_path.string());
+  }
+
+  auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+    auto it = params.find(name);
+    if (it != params.end()) return ParamValueToString(it->second);
+    if (name == kTrialNumberPlaceholder) return std::to_string(trial.number());
+    if (name == kTrialDirPlaceholder) return trial_dir_text;
+    if (name == kStudyNamePlaceholder) return study_name;
+    return std::nullopt;
+  };
+  std::vector<std::string> argv;
+  for (const std::string& arg : options.argv) {
+    Result<std::string> substituted = SubstitutePlaceholders(arg, lookup);
+    if (!substituted.ok()) {
+      // Typically a conditional parameter whose `when` does not hold in this trial: an empty argument would be
+      // silently wrong, so the trial fails and says where to read such parameters instead.
+      return TrialFailure(substituted.status().message() + ": this trial has no such parameter (a conditional "
+                          "parameter is read from $DIAL_PARAMS_FILE rather than placed in the command)");
+    }
+    argv.push_back(std::move(substituted).value());
+  }
+  Result<std::string> executable = ResolveExecutable(argv[0]);
+  if (!executable.ok()) return TrialFailure(executable.status().message());
+
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string entry(*e);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  // Python buffers a piped stdout, which would hold intermediate values back until the trainer exits and make
+  // pruning useless; a user's own setting wins.
+  env.emplace("PYTHONUNBUFFERED", "1");
+  for (const auto& [name, value] : params) env[EnvName(name)] = ParamValueToString(value);
+  env["DIAL_PARAMS_FILE"] = params_path.string();
+  env["DIAL_TRIAL_NUMBER"] = std::to_string(trial.number());
+  env["DIAL_TRIAL_ID"] = std::to_string(trial.id());
+  env["DIAL_STUDY_NAME"] = study_name;
+  env["DIAL_STORAGE_URL"] = trial.study().storage().url();
+  env["DIAL_TRIAL_DIR"] = trial_dir_text;
+  for (const auto& [name, value] : options.env) env[name] = value;
+
+  SpawnOptions spawn;
+  // Absolute, because the child changes to its working directory before the program is looked up.
+  spawn.executable = fs::absolute(*executable, ec).string();
+  spawn.argv = argv;
+  for (const auto& [name, value] : env) spawn.env.push_back(name + "=" + value);
+  spawn.cwd = options.workdir.empty() ? trial_dir_text : options.workdir;
+
+  // ---- run ----
+  TrialOutput out;
+  out.stdout_log.open(trial_dir / "stdout.log");
+  out.stderr_log.open(trial_dir / "stderr.log");
+  DIAL_RETURN_IF_ERROR(trial.SetSystemAttr("dial:trial_dir", trial_dir_text));
+
+  auto fail_with_tail = [&](Status status) -> Status {
+    if (!out.stderr_tail.empty()) {
+      Status s = trial.SetSystemAttr(std::string(kStderrTailAttr), SanitizeUtf8(out.stderr_tail));
+      if (!s.ok()) return s;
+    }
+    return status;
+  };
+
+  Result<std::unique_ptr<Subprocess>> started = Subprocess::Spawn(spawn);
+  if (!started.ok()) return TrialFailure(started.status().message());
+  Subprocess& proc = **started;
+
+  const std::string& first_metric = options.metrics.front();
+  auto on_line = [&](OutputStream stream, std::string_view line) {
+    if (stream == OutputStream::kStderr) {
+      out.stderr_log << line << '\n' << std::flush;
+      out.stderr_tail.append(line);
+      out.stderr_tail += '\n';
+      if (out.stderr_tail.size() > kStderrTailBytes) {
+        out.stderr_tail.erase(0, out.stderr_tail.size() - kStderrTailBytes);
+      }
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos) out.last_stderr_line = std::string(line);
+      return;
+    }
+    // Flushed per line so that `tail -f stdout.log` follows a running trial.
+    out.stdout_log << line << '\n' << std::flush;
+    std::optional<Json> json = ParseJsonLine(line);
+    if (!json.has_value()) return;  // plain log output
+    auto step_it = json->find("step");
+    if (step_it == json->end()) {
+      for (const std::string& m : options.metrics) {
+        if (json->contains(m)) {
+          out.final_line = std::move(*json);
+          out.final_text = std::string(line);
+          return;
+        }
+      }
+      return;
+    }
+    if (out.stopping || !out.error.ok() || out.prune) return;
+    auto value_it = json->find(first_metric);
+    if (!step_it->is_number() || value_it == json->end()) return;
+    double step_number = step_it->get<double>();
+    std::optional<double> value = MetricNumber(*value_it);
+    if (!value.has_value() || step_number != std::floor(step_number) || step_number < 0) return;
+    const int64_t step = static_cast<int64_t>(step_number);
+    Status reported = trial.Report(step, *value);
+    if (!reported.ok()) {
+      out.error = reported;
+      return;
+    }
+    out.last_step = step;
+    Result<bool> prune = trial.ShouldPrune();
+    if (!prune.ok()) {
+      out.error = prune.status();
+    } else if (*prune) {
+      out.prune = true;
+    }
+  };
+
+  const auto grace = std::chrono::duration<double>(options.kill_grace_seconds);
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> exited_at;
+  while (true) {
+    if (stop_flag != nullptr && stop_flag->load()) {
+      out.stopping = true;
+      proc.Terminate(grace, on_line);
+      return fail_with_tail(Cancelled("interrupted"));
+    }
+    if (!out.error.ok()) {
+      out.stopping = true;
+      proc.Terminate(grace, on_line);
+      return out.error;
+    }
+    if (out.prune) {
+      out.stopping = true;
+      proc.Terminate(grace, on_line);
+      return TrialPruned("pruned at step " + std::to_string(out.last_step));
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (options.timeout_seconds.has_value() &&
+        now - start >= std::chrono::duration<double>(*options.timeout_seconds)) {
+      out.stopping = true;
+      proc.Terminate(grace, on_line);
+      char text[64];
+      snprintf(text, sizeof(text), "timed out after %g s", *options.timeout_seconds);
+      return fail_with_tail(DeadlineExceeded(text));
+    }
+    if (proc.HasExited()) {
+      if (!exited_at.has_value()) exited_at = now;
+      if (proc.output_closed() || now - *exited_at >= kDrainAfterExit) break;
+    }
+    proc.ReadOutput(kPollInterval, on_line);
+  }
+  ExitInfo exit_info = proc.Wait();
+  proc.ReadOutput(std::chrono::milliseconds(0), on_line);
+  out.stdout_log.flush();
+  out.stderr_log.flush();
+  if (!out.error.ok()) return out.error;
+  if (out.prune) return TrialPruned("pruned at step " + std::to_string(out.last_step));
+
+  // ---- verdict ----
+  if (!exit_info.success()) {
+    std::string reason = "command " + exit_info.Describe();
+    if (!out.last_stderr_line.empty()) reason += ": " + ShortLine(SanitizeUtf8(out.last_stderr_line));
+    return fail_with_tail(TrialFailure(reason));
+  }
+  if (!out.final_line.has_value()) {
+    std::string names;
+    for (const std::string& m : options.metrics) names += (names.empty() ? "" : ", ") + m;
+    return fail_with_tail(TrialFailure("command printed no final line with metric(s) " + names +
+                                       " (a JSON line such as {\"" + first_metric + "\": 0.1})"));
+  }
+  std::vector<double> values;
+  for (const std::string& m : options.metrics) {
+    auto it = out.final_line->find(m);
+    if (it == out.final_line->end()) {
+      return fail_with_tail(TrialFailure("metric \"" + m + "\" missing from the final line " +
+                                         ShortLine(SanitizeUtf8(out.final_text))));
+    }
+    std::optional<double> v = MetricNumber(*it);
+    if (!v.has_value()) {
+      return fail_with_tail(TrialFailure("metric \"" + m + "\" is not a number in the final line " +
+                                         ShortLine(SanitizeUtf8(out.final_text))));
+    }
+    if (std::isnan(*v)) return fail_with_tail(TrialFailure("metric \"" + m + "\" is NaN"));
+    values.push_back(*v);
+  }
+  return values;
+}
+
+}  // namespace dial

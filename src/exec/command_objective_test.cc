@@ -1,0 +1,167 @@
+// Tests of the command objective against an in-memory study: the protocol, failures, pruning, stop, fds.
+#include "dial/command_objective.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "dial/storage.h"
+#include "dial/study.h"
+
+namespace dial {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CommandObjectiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("dial-cmd-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto storage = OpenStorage("memory://");
+    ASSERT_TRUE(storage.ok());
+    StudyOptions options;
+    options.study_name = "s";
+    options.pruner = pruner_;
+    options.pruner_options = pruner_options_;
+    auto study = Study::Create(*storage, options);
+    ASSERT_TRUE(study.ok()) << study.status().ToString();
+    study_ = std::move(study).value();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs one trial of `/bin/sh -c script` with param x = 0.5.
+  Result<std::vector<double>> RunShell(const std::string& script, std::unique_ptr<Trial>* out_trial = nullptr,
+                                       const std::atomic<bool>* stop = nullptr) {
+    CommandObjectiveOptions options;
+    options.argv = {"/bin/sh", "-c", script, "sh", "{x}"};
+    options.metrics = metrics_;
+    options.trials_dir = dir_.string();
+    options.kill_grace_seconds = 0.5;
+    options.timeout_seconds = timeout_;
+    auto trial = study_->Ask();
+    EXPECT_TRUE(trial.ok());
+    auto result = RunCommandTrial(**trial, {{"x", 0.5}, {"name", std::string("base")}}, options, stop);
+    if (out_trial != nullptr) *out_trial = std::move(trial).value();
+    return result;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Study> study_;
+  std::vector<std::string> metrics_ = {"loss"};
+  std::optional<double> timeout_;
+  std::string pruner_ = "nop";
+  Json pruner_options_ = Json::object();
+};
+
+TEST_F(CommandObjectiveTest, ReadsIntermediateAndFinalValues) {
+  std::unique_ptr<Trial> trial;
+  auto values = RunShell(R"(
+echo "hello log"
+echo '{{"step": 1, "loss": 0.9}}'
+echo '{{"step": 2, "loss": 0.7}}'
+echo "{{\"loss\": $1, \"note\": \"$DIAL_PARAM_NAME $DIAL_TRIAL_NUMBER\"}}"
+)", &trial);
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_EQ(*values, std::vector<double>{0.5});
+  EXPECT_EQ(trial->frozen().intermediate_values, (std::map<int64_t, double>{{1, 0.9}, {2, 0.7}}));
+  const auto trial_dir = dir_ / "s" / "0";
+  EXPECT_TRUE(std::filesystem::exists(trial_dir / "params.json"));
+  EXPECT_TRUE(std::filesystem::exists(trial_dir / "stdout.log"));
+}
+
+TEST_F(CommandObjectiveTest, EnvironmentAndParamsFile) {
+  auto values = RunShell(R"SH(
+test "$DIAL_PARAM_X" = 0.5 || exit 5
+test "$DIAL_STUDY_NAME" = s || exit 6
+test "$(pwd)" = "$DIAL_TRIAL_DIR" || exit 7
+grep -q '"name": "base"' "$DIAL_PARAMS_FILE" || exit 8
+echo '{{"loss": 1}}'
+)SH");
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+}
+
+TEST_F(CommandObjectiveTest, FailuresCarryAReasonAndTheStderrTail) {
+  std::unique_ptr<Trial> trial;
+  auto r = RunShell("echo 'bad things' >&2; exit 4", &trial);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("exited with status 4: bad things"));
+  auto tail = trial->frozen().system_attrs.find(std::string(kStderrTailAttr));
+  // The attribute is stored through the trial; the storage holds it.
+  auto stored = study_->storage().GetTrial(trial->id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->system_attrs.at(std::string(kStderrTailAttr)), "bad things\n");
+  (void)tail;
+
+  EXPECT_THAT(RunShell("echo '{{\"loss\": NaN}}'").status().message(), HasSubstr("is NaN"));
+  EXPECT_THAT(RunShell("echo '{{\"other\": 1}}'").status().message(), HasSubstr("no final line"));
+  EXPECT_THAT(RunShell("kill -9 $$").status().message(), HasSubstr("killed by signal 9"));
+  metrics_ = {"loss", "rtf"};
+  EXPECT_THAT(RunShell("echo '{{\"loss\": 1}}'").status().message(), HasSubstr("metric \"rtf\" missing"));
+}
+
+TEST_F(CommandObjectiveTest, UnknownPlaceholderFailsTheTrial) {
+  auto r = RunShell("echo {momentum}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("{momentum}"));
+}
+
+TEST_F(CommandObjectiveTest, InfinityIsAValue) {
+  auto values = RunShell("echo '{{\"loss\": Infinity}}'");
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_TRUE(std::isinf((*values)[0]));
+}
+
+TEST_F(CommandObjectiveTest, TimeoutKillsTheChild) {
+  timeout_ = 0.3;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = RunShell("sleep 30");
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(CommandObjectiveTest, StopFlagCancels) {
+  std::atomic<bool> stop{true};
+  const auto start = std::chrono::steady_clock::now();
+  auto r = RunShell("sleep 30", nullptr, &stop);
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(r.status().message(), "interrupted");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(CommandObjectiveTest, ChildInheritsNoExtraDescriptors) {
+  // A descriptor opened without O_CLOEXEC, as a library might.
+  int fd = open("/dev/null", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(dup2(fd, 57), 57);
+  auto r = RunShell("if [ -e /proc/self/fd/57 ]; then exit 3; fi; echo '{{\"loss\": 1}}'");
+  close(57);
+  close(fd);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
+TEST(CommandObjectiveOptionsTest, Validate) {
+  CommandObjectiveOptions o;
+  o.metrics = {"loss"};
+  EXPECT_EQ(o.Validate().code(), StatusCode::kInvalidArgument);  // no argv
+  o.argv = {"no-such-program-for-dial"};
+  EXPECT_EQ(o.Validate().code(), StatusCode::kNotFound);
+  o.argv = {"sh", "{x"};
+  EXPECT_EQ(o.Validate().code(), StatusCode::kInvalidArgument);
+  o.argv = {"sh"};
+  EXPECT_TRUE(o.Validate().ok());
+  o.metrics = {"loss", "loss"};
+  EXPECT_FALSE(o.Validate().ok());
+  EXPECT_TRUE(ResolveExecutable("sh").ok());
+  EXPECT_FALSE(ResolveExecutable("/etc/passwd").ok());  // not executable
+}
+
+}  // namespace
+}  // namespace dial

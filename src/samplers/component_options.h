@@ -1,0 +1,77 @@
+// Reading a sampler's or pruner's options from the JSON object written under `sampler:` / `pruner:` in a
+// study file. Shared by the sampler and pruner registries so every component reports bad options alike.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "dial/status.h"
+
+namespace dial::internal {
+
+// Integers written as floats (3.0) are accepted up to here, where doubles stop being exact.
+inline constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+
+// `what` names the component in messages, e.g. "sampler 'random'". Null counts as no options.
+inline Status CheckOptionKeys(const std::string& what, const nlohmann::json& options,
+                              std::initializer_list<std::string_view> known) {
+  if (options.is_null()) return Status::Ok();
+  if (!options.is_object()) {
+    return InvalidArgument(what + ": options must be a mapping of option names to values, got " + options.dump());
+  }
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    bool found = false;
+    for (std::string_view k : known) found = found || it.key() == k;
+    if (found) continue;
+    std::string list;
+    for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    return InvalidArgument(what + ": unknown option '" + it.key() +
+                           "' (known options: " + (list.empty() ? "none" : list) + ")");
+  }
+  return Status::Ok();
+}
+
+// The integer option `key` in [min, max], or `fallback` when absent. A float with an integral value is
+// accepted (YAML and JSON writers sometimes emit 3.0).
+inline Result<int64_t> GetIntOption(const std::string& what, const nlohmann::json& options, const std::string& key,
+                                    int64_t fallback, int64_t min = std::numeric_limits<int64_t>::min(),
+                                    int64_t max = std::numeric_limits<int64_t>::max()) {
+  if (!options.is_object() || !options.contains(key)) return fallback;
+  const nlohmann::json& v = options.at(key);
+  int64_t out = 0;
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidArgument(what + ": option '" + key + "' is too large: " + v.dump());
+    }
+    out = static_cast<int64_t>(u);
+  } else if (v.is_number_integer()) {
+    out = v.get<int64_t>();
+  } else if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
+             std::fabs(v.get<double>()) < kMaxExactInteger) {
+    out = static_cast<int64_t>(v.get<double>());
+  } else {
+    return InvalidArgument(what + ": option '" + key + "' must be an integer, got " + v.dump());
+  }
+  if (out < min || out > max) {
+    return InvalidArgument(what + ": option '" + key + "' must be in [" + std::to_string(min) + ", " +
+                           std::to_string(max) + "], got " + std::to_string(out));
+  }
+  return out;
+}
+
+// The `seed` option (a non-negative integer) when given, else the study's seed.
+inline Result<uint64_t> GetSeedOption(const std::string& what, const nlohmann::json& options, uint64_t study_seed) {
+  if (!options.is_object() || !options.contains("seed")) return study_seed;
+  const nlohmann::json& v = options.at("seed");
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  DIAL_ASSIGN_OR_RETURN(int64_t seed, GetIntOption(what, options, "seed", 0, 0));
+  return static_cast<uint64_t>(seed);
+}
+
+}  // namespace dial::internal

@@ -1,0 +1,92 @@
+// The random sampler: every parameter drawn independently and uniformly (in log space for log
+// distributions) from a seeded generator, as Optuna's RandomSampler does.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <variant>
+
+#include "dial/sampler.h"
+#include "samplers/builtin_samplers.h"
+#include "samplers/component_options.h"
+#include "samplers/random_util.h"
+
+namespace dial {
+namespace {
+
+// Optuna widens an int range by half a step on each side before drawing, then rounds, so that every
+// integer gets the same share of the (log-)continuous draw.
+constexpr double kIntHalfStep = 0.5;
+
+class RandomSampler final : public Sampler {
+ public:
+  explicit RandomSampler(const RandomSamplerOptions& options) : rng_(options.seed) {}
+
+  std::string Name() const override { return "random"; }
+
+  Result<double> SampleIndependent(const Study& study, const FrozenTrial& trial, const std::string& name,
+                                   const Distribution& dist) override {
+    return std::visit([&](const auto& d) -> Result<double> { return Sample(name, d); }, dist);
+  }
+
+ private:
+  Result<double> Sample(const std::string& name, const FloatDistribution& d) {
+    if (d.low == d.high) return d.low;
+    if (d.step) {
+      // Each of the n + 1 grid points low, low + step, …, high with equal probability.
+      const double n = std::round((d.high - d.low) / *d.step);
+      const uint64_t k = internal::UniformIndex(rng_, static_cast<uint64_t>(n) + 1);
+      return std::min(d.low + static_cast<double>(k) * *d.step, d.high);
+    }
+    if (d.log) {
+      if (d.low <= 0) return InvalidArgument("parameter '" + name + "': log distribution needs low > 0");
+      const double log_low = std::log(d.low);
+      const double x = std::exp(log_low + internal::UniformUnit(rng_) * (std::log(d.high) - log_low));
+      return std::clamp(x, d.low, d.high);  // exp(log(x)) may land an ulp outside
+    }
+    return std::min(d.low + internal::UniformUnit(rng_) * (d.high - d.low), d.high);
+  }
+
+  Result<double> Sample(const std::string& name, const IntDistribution& d) {
+    if (d.step <= 0) return InvalidArgument("parameter '" + name + "': step must be positive");
+    if (d.low == d.high) return static_cast<double>(d.low);
+    if (d.log) {
+      if (d.low < 1) return InvalidArgument("parameter '" + name + "': log distribution needs low >= 1");
+      // Log-uniform over [low − ½, high + ½], rounded to the step grid: Optuna's draw for int log.
+      const double log_low = std::log(static_cast<double>(d.low) - kIntHalfStep);
+      const double log_high = std::log(static_cast<double>(d.high) + kIntHalfStep);
+      const double x = std::exp(log_low + internal::UniformUnit(rng_) * (log_high - log_low));
+      const double k = std::round((x - static_cast<double>(d.low)) / static_cast<double>(d.step));
+      const double v = static_cast<double>(d.low) + k * static_cast<double>(d.step);
+      return std::clamp(v, static_cast<double>(d.low), static_cast<double>(d.high));
+    }
+    const uint64_t n = static_cast<uint64_t>((d.high - d.low) / d.step);
+    const uint64_t k = internal::UniformIndex(rng_, n + 1);
+    return static_cast<double>(d.low + static_cast<int64_t>(k) * d.step);
+  }
+
+  Result<double> Sample(const std::string& name, const CategoricalDistribution& d) {
+    if (d.choices.empty()) return InvalidArgument("parameter '" + name + "': no choices");
+    return static_cast<double>(internal::UniformIndex(rng_, d.choices.size()));
+  }
+
+  std::mt19937_64 rng_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sampler> NewRandomSampler(const RandomSamplerOptions& options) {
+  return std::make_unique<RandomSampler>(options);
+}
+
+namespace internal {
+
+Result<std::unique_ptr<Sampler>> CreateRandomSamplerFromJson(const Json& options, uint64_t seed) {
+  const std::string what = "sampler 'random'";
+  DIAL_RETURN_IF_ERROR(CheckOptionKeys(what, options, {"seed"}));
+  RandomSamplerOptions opts;
+  DIAL_ASSIGN_OR_RETURN(opts.seed, GetSeedOption(what, options, seed));
+  return NewRandomSampler(opts);
+}
+
+}  // namespace internal
+}  // namespace dial

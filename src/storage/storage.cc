@@ -1,0 +1,226 @@
+// The storage registry (OpenStorage dispatches on the URL scheme), Storage::UpdateTrial's default, the
+// conveniences built on the primitives, and the helpers that every backend shares (storage_internal.h).
+#include "dial/storage.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "dial/study.h"
+#include "storage/memory_storage.h"
+#include "storage/sqlite/sqlite_storage.h"
+#include "storage/storage_internal.h"
+
+namespace dial {
+namespace {
+
+constexpr std::string_view kSchemeSeparator = "://";
+
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, StorageFactory> factories;  // GUARDED_BY(mu)
+};
+
+Registry& GetRegistry() {
+  static Registry* registry = new Registry;  // never destroyed: storages may be opened during exit
+  return *registry;
+}
+
+// Built-in backends are registered here, explicitly, rather than by static initialisers in their own files:
+// a linker drops an object file of a static library that nothing references, and its initialiser with it.
+void RegisterBuiltinStorages() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Registry& registry = GetRegistry();
+    std::lock_guard<std::mutex> lock(registry.mu);
+    // emplace: a backend the user registered under the same scheme first keeps precedence.
+    registry.factories.emplace("memory", [](const std::string& url) -> Result<std::shared_ptr<Storage>> {
+      DIAL_RETURN_IF_ERROR(CheckMemoryStorageUrl(url));
+      return std::shared_ptr<Storage>(NewMemoryStorage());
+    });
+    registry.factories.emplace("sqlite", [](const std::string& url) -> Result<std::shared_ptr<Storage>> {
+      DIAL_ASSIGN_OR_RETURN(SqliteStorageOptions options, ParseSqliteUrl(url));
+      DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewSqliteStorage(options));
+      return std::shared_ptr<Storage>(std::move(storage));
+    });
+  });
+}
+
+bool IsFeasible(const FrozenTrial& trial) {
+  auto it = trial.system_attrs.find(std::string(kConstraintsAttr));
+  if (it == trial.system_attrs.end() || !it->second.is_array()) return true;
+  for (const Json& c : it->second) {
+    if (!c.is_number() || !(c.get<double>() <= 0.0)) return false;  // NaN counts as violated
+  }
+  return true;
+}
+
+}  // namespace
+
+void RegisterStorage(const std::string& scheme, StorageFactory factory) {
+  RegisterBuiltinStorages();
+  Registry& registry = GetRegistry();
+  std::lock_guard<std::mutex> lock(registry.mu);
+  registry.factories[scheme] = std::move(factory);
+}
+
+Result<std::shared_ptr<Storage>> OpenStorage(const std::string& url) {
+  RegisterBuiltinStorages();
+  size_t sep = url.find(kSchemeSeparator);
+  if (sep == std::string::npos || sep == 0) {
+    return InvalidArgument("storage URL '" + url +
+                           "' has no scheme; expected for example sqlite:///dial.db or memory://");
+  }
+  std::string scheme = url.substr(0, sep);
+  StorageFactory factory;
+  std::string known;
+  {
+    Registry& registry = GetRegistry();
+    std::lock_guard<std::mutex> lock(registry.mu);
+    auto it = registry.factories.find(scheme);
+    if (it != registry.factories.end()) {
+      factory = it->second;
+    } else {
+      for (const auto& [name, unused] : registry.factories) {
+        if (!known.empty()) known += ", ";
+        known += name;
+      }
+    }
+  }
+  if (!factory) {
+    return InvalidArgument("unknown storage scheme '" + scheme + "' in URL '" + url + "'; known schemes: " + known);
+  }
+  return factory(url);
+}
+
+Status Storage::UpdateTrial(TrialId trial_id, const TrialUpdate& update) {
+  if (!update.values.empty() && !update.state) {
+    return InvalidArgument("trial " + std::to_string(trial_id) + ": values given without a state");
+  }
+  for (const auto& [name, internal, dist] : update.params) {
+    DIAL_RETURN_IF_ERROR(SetTrialParam(trial_id, name, internal, dist));
+  }
+  for (const auto& [key, value] : update.user_attrs) DIAL_RETURN_IF_ERROR(SetTrialUserAttr(trial_id, key, value));
+  for (const auto& [key, value] : update.system_attrs) {
+    DIAL_RETURN_IF_ERROR(SetTrialSystemAttr(trial_id, key, value));
+  }
+  if (update.state) {
+    DIAL_ASSIGN_OR_RETURN(bool changed, SetTrialStateValues(trial_id, *update.state, update.values));
+    if (!changed) {
+      return FailedPrecondition("trial " + std::to_string(trial_id) +
+                                " cannot move to RUNNING: it is no longer WAITING (another worker took it)");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<FrozenTrial> GetTrialByNumber(Storage& storage, StudyId study_id, int64_t number) {
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage.GetAllTrials(study_id));
+  // Trials come ordered by number, and numbers are gap-free from 0, so the trial usually sits at its index.
+  if (number >= 0 && number < static_cast<int64_t>(trials.size()) && trials[number].number == number) {
+    return std::move(trials[number]);
+  }
+  for (FrozenTrial& t : trials) {
+    if (t.number == number) return std::move(t);
+  }
+  return NotFound("study " + std::to_string(study_id) + " has no trial number " + std::to_string(number));
+}
+
+Result<FrozenTrial> GetBestTrial(Storage& storage, StudyId study_id) {
+  DIAL_ASSIGN_OR_RETURN(std::vector<StudyDirection> directions, storage.GetStudyDirections(study_id));
+  if (directions.size() != 1) {
+    return InvalidArgument("study " + std::to_string(study_id) + " has " + std::to_string(directions.size()) +
+                           " objectives; the best trial is defined for one (use the best trials instead)");
+  }
+  const bool maximize = directions[0] == StudyDirection::kMaximize;
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
+                        storage.GetAllTrials(study_id, std::vector<TrialState>{TrialState::kComplete}));
+  const FrozenTrial* best = nullptr;
+  for (const FrozenTrial& t : trials) {
+    if (t.values.size() != 1 || std::isnan(t.values[0]) || !IsFeasible(t)) continue;
+    // Strictly better only: on a tie the earliest trial wins, as in Optuna.
+    if (best == nullptr || (maximize ? t.values[0] > best->values[0] : t.values[0] < best->values[0])) best = &t;
+  }
+  if (best == nullptr) {
+    return NotFound("study " + std::to_string(study_id) + " has no COMPLETE (feasible) trial yet");
+  }
+  return *best;
+}
+
+Result<std::vector<FrozenTrial>> GetBestTrials(Storage& storage, StudyId study_id) {
+  DIAL_ASSIGN_OR_RETURN(std::vector<StudyDirection> directions, storage.GetStudyDirections(study_id));
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
+                        storage.GetAllTrials(study_id, std::vector<TrialState>{TrialState::kComplete}));
+  std::vector<FrozenTrial> candidates;
+  candidates.reserve(trials.size());
+  for (FrozenTrial& t : trials) {
+    if (t.values.size() == directions.size() && IsFeasible(t)) candidates.push_back(std::move(t));
+  }
+  return ParetoFront(candidates, directions);
+}
+
+namespace storage_internal {
+
+std::string NewDefaultStudyName() {
+  // A version-4 UUID (RFC 4122): 122 random bits, the version nibble 4 and the variant bits 10.
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi, lo;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hi = rng();
+    lo = rng();
+  }
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "no-name-%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return buf;
+}
+
+Status CheckDirections(const std::vector<StudyDirection>& directions) {
+  if (directions.empty()) return InvalidArgument("a study needs at least one direction");
+  return Status::Ok();
+}
+
+Status CheckObjectiveValues(TrialId trial_id, const std::vector<double>& values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) {
+      return InvalidArgument("trial " + std::to_string(trial_id) + ": objective value " + std::to_string(i) +
+                             " is NaN, which cannot be stored");
+    }
+  }
+  return Status::Ok();
+}
+
+Status FinishedTrialError(TrialId trial_id, int64_t number, TrialState state) {
+  return FailedPrecondition("trial " + std::to_string(number) + " (id " + std::to_string(trial_id) + ") is " +
+                            std::string(TrialStateName(state)) + " and can no longer be modified");
+}
+
+Status CheckParam(const std::string& name, double internal, const Distribution& dist,
+                  const std::optional<Distribution>& previous) {
+  if (Status s = Validate(dist); !s.ok()) return s.WithContext("parameter '" + name + "'");
+  if (previous) {
+    if (Status s = CheckCompatible(*previous, dist); !s.ok()) {
+      return InvalidArgument("parameter '" + name + "': " + DistributionToString(dist) +
+                             " is incompatible with the study's earlier " + DistributionToString(*previous) +
+                             " (" + s.message() + ")");
+    }
+  }
+  if (!Contains(dist, internal)) {
+    char value[32];
+    std::snprintf(value, sizeof(value), "%.17g", internal);
+    return InvalidArgument("parameter '" + name + "': internal value " + value + " is outside " +
+                           DistributionToString(dist));
+  }
+  return Status::Ok();
+}
+
+}  // namespace storage_internal
+}  // namespace dial

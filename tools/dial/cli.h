@@ -1,0 +1,82 @@
+// Shared pieces of the dial CLI: the subcommand shape, exit codes, storage opening and value formatting.
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <vector>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "dial/distribution.h"
+#include "dial/frozen_trial.h"
+#include "dial/status.h"
+#include "dial/storage.h"
+
+namespace dial::cli {
+
+// 0 success; 2 bad usage or bad input (nothing was written); 1 a failure while running; 130 stopped by
+// Ctrl-C or SIGTERM (the shell's 128 + SIGINT), with the running trial marked FAIL "interrupted".
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitInterrupted = 130;
+
+inline constexpr const char* kDefaultStorage = "sqlite:///dial.db";
+inline constexpr const char* kStudyFileAttr = "dial:study_file";
+
+// One subcommand: its CLI11 app (to know whether it was chosen) and what running it does.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command AddTuneCommand(CLI::App& app);
+Command AddStudiesCommand(CLI::App& app);
+Command AddTrialsCommand(CLI::App& app);
+Command AddBestCommand(CLI::App& app);
+Command AddDeleteStudyCommand(CLI::App& app);
+
+// Prints "dial: error: MESSAGE" as one line on stderr and returns the exit code for `status`: 2 for bad input
+// (invalid argument, not found, already exists, failed precondition), 130 for Cancelled, else 1.
+int ReportError(const Status& status);
+int ExitCodeFor(const Status& status);
+
+// The storage URL a command uses: --storage, else the study file's, else sqlite:///dial.db.
+std::string ChooseStorageUrl(const std::string& flag, const std::string& from_file);
+// Opens a storage for a command that only reads or deletes: NotFound when a SQLite file does not exist (rather
+// than creating an empty one). Errors opening are bad input (the URL or path is wrong).
+Result<std::shared_ptr<Storage>> OpenExistingStorage(const std::string& url);
+// Opens (creating when needed) the storage that `tune` writes to; errors opening are bad input.
+Result<std::shared_ptr<Storage>> OpenStorageForWriting(const std::string& url);
+// The study's id, NotFound naming the study and the storage when there is none.
+Result<StudyId> FindStudy(Storage& storage, const std::string& study_name);
+
+// The defaults other commands take from `--config FILE`: its storage and study name (empty when not given).
+struct ConfigDefaults {
+  std::string storage;
+  std::string study;
+};
+Result<ConfigDefaults> ReadConfigDefaults(const std::string& config_path);
+
+// The names of a study's objective values: its study file's `metrics` when dial created it, else "value" (one
+// objective) or "values_0", "values_1", ... as Optuna names them.
+std::vector<std::string> MetricNames(Storage& storage, StudyId study_id, size_t n_objectives);
+
+// Prints rows under headers with columns padded to their widest cell.
+void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
+                const std::vector<std::vector<std::string>>& rows);
+std::string CsvField(const std::string& text);
+
+// Shortest text that reads back as the same double ("0.001", "3.0", "1.0e-05": with a '.' so that YAML 1.1
+// readers such as PyYAML see a float).
+std::string FormatFloatForYaml(double v);
+// A parameter value as a YAML scalar (strings quoted when YAML would read them as something else).
+std::string ParamValueToYaml(const ParamValue& v);
+// Compact form for tables: 6 significant digits.
+std::string FormatShort(double v);
+std::string JoinValues(const std::vector<double>& values);
+
+}  // namespace dial::cli
