@@ -1,0 +1,123 @@
+// Unit tests for WER/CER scoring: alignment counts, sclite tie-breaking, readers, groups and formatting.
+#include "speech/scoring/scoring.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace dial::speech {
+namespace {
+
+std::vector<std::string> W(std::string_view s) { return NormalizeWords(s, NormalizeOptions{}); }
+
+EditCounts C(int64_t n, int64_t c, int64_t s, int64_t d, int64_t i) { return EditCounts{n, c, s, d, i}; }
+
+TEST(AlignTest, BasicCases) {
+  EXPECT_EQ(Align(W("a b c"), W("a b c")), C(3, 3, 0, 0, 0));
+  EXPECT_EQ(Align(W("a b c"), W("a x c")), C(3, 2, 1, 0, 0));
+  EXPECT_EQ(Align(W("a b c"), W("")), C(3, 0, 0, 3, 0));
+  EXPECT_EQ(Align(W(""), W("a b")), C(0, 0, 0, 0, 2));
+  EXPECT_EQ(Align(W(""), W("")), C(0, 0, 0, 0, 0));
+  EXPECT_EQ(Align(W("a b"), W("x a b y")), C(2, 2, 0, 0, 2));
+}
+
+TEST(AlignTest, ScliteTieBreaks) {
+  // Checked against sclite: a shift by one is a deletion plus an insertion (6) rather than four subs (16).
+  EXPECT_EQ(Align(W("a b c d"), W("b c d e")), C(4, 3, 0, 1, 1));
+  // Repeated word: sclite deletes the first 'a' (the backtrace prefers the diagonal at the end).
+  EXPECT_EQ(Align(W("a a b"), W("a b")), C(3, 2, 0, 1, 0));
+  // 3 subs (12) tie with 2 del + 2 ins (12): sclite's preference for the diagonal keeps the substitutions.
+  EXPECT_EQ(Align(W("a b c"), W("x y z")), C(3, 0, 3, 0, 0));
+}
+
+TEST(NormalizeTest, CaseAndTags) {
+  EXPECT_EQ(W("Hello <noise> WORLD [laughter] <"), (std::vector<std::string>{"hello", "world", "<"}));
+  NormalizeOptions keep;
+  keep.lowercase = false;
+  keep.drop_tags = false;
+  EXPECT_EQ(NormalizeWords(" A  <noise>\tb ", keep), (std::vector<std::string>{"A", "<noise>", "b"}));
+}
+
+TEST(ReaderTest, KaldiTextTrnUtt2Spk) {
+  auto text = ParseKaldiText("u1 hello world\n\nu2\nu3  a\tb \n", "text");
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  ASSERT_EQ(text->size(), 3u);
+  EXPECT_EQ((*text)[1].id, "u2");
+  EXPECT_TRUE((*text)[1].words.empty());
+  EXPECT_EQ((*text)[2].words, (std::vector<std::string>{"a", "b"}));
+
+  auto dup = ParseKaldiText("u1 a\nu1 b\n", "text");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("text:2"), std::string::npos);
+
+  auto trn = ParseTrn("hello world (spk-1)\n (spk-2)\n", "hyp.trn");
+  ASSERT_TRUE(trn.ok()) << trn.status().ToString();
+  EXPECT_EQ((*trn)[0].id, "spk-1");
+  EXPECT_EQ((*trn)[0].words.size(), 2u);
+  EXPECT_TRUE((*trn)[1].words.empty());
+  EXPECT_FALSE(ParseTrn("no id here\n", "hyp.trn").ok());
+
+  auto u2s = ParseUtt2Spk("u1 s1\nu2 s2\n", "utt2spk");
+  ASSERT_TRUE(u2s.ok());
+  EXPECT_EQ(u2s->at("u2"), "s2");
+  EXPECT_FALSE(ParseUtt2Spk("u1 s1 extra\n", "utt2spk").ok());
+}
+
+TEST(ScliteSpeakerTest, Rule) {
+  EXPECT_EQ(ScliteSpeakerOf("spk1-utt2"), "spk1");
+  EXPECT_EQ(ScliteSpeakerOf("sp_a-1"), "sp_a");
+  EXPECT_EQ(ScliteSpeakerOf("x_y_z"), "x");
+  EXPECT_EQ(ScliteSpeakerOf("plain"), "plain");
+}
+
+TEST(ScoreTest, CorpusWideGroupsAndWorst) {
+  std::vector<Utterance> refs = {{"a-1", {"one", "two", "three", "four"}}, {"b-1", {"x"}}, {"b-2", {"y", "z"}}};
+  std::vector<Utterance> hyps = {{"a-1", {"ONE", "two", "three", "four"}}, {"b-1", {"q"}}};
+  auto r = Score(refs, hyps, {}, ScoreOptions{});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Corpus-wide: 3 errors over 7 words, not a mean of per-utterance rates.
+  EXPECT_EQ(r->total, C(7, 4, 1, 2, 0));
+  EXPECT_EQ(r->n_missing_hypotheses, 1);
+  EXPECT_EQ(r->n_utterances_with_error, 2);
+  ASSERT_EQ(r->groups.size(), 2u);
+  EXPECT_EQ(r->groups[r->worst_group].group, "b");
+  EXPECT_EQ(FormatKaldiLine(r->total, "WER"), "%WER 42.86 [ 3 / 7, 0 ins, 2 del, 1 sub ]");
+  EXPECT_NE(FormatGroupTable(*r, "WER").find("worst group: b (%WER 100.00)"), std::string::npos);
+
+  ScoreOptions strict;
+  strict.missing_hypothesis = MissingHypothesis::kError;
+  EXPECT_FALSE(Score(refs, hyps, {}, strict).ok());
+  std::vector<Utterance> stray = {{"zz-9", {"a"}}};
+  auto bad = Score(refs, stray, {}, ScoreOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("zz-9"), std::string::npos);
+  EXPECT_FALSE(Score(refs, hyps, {{"a-1", "s"}}, ScoreOptions{}).ok());  // b-1 missing from utt2spk
+}
+
+TEST(ScoreTest, CharacterErrorRate) {
+  std::vector<Utterance> refs = {{"u", {"ab", "cd"}}};
+  std::vector<Utterance> hyps = {{"u", {"abcx"}}};
+  ScoreOptions cer;
+  cer.unit = ScoreUnit::kChar;
+  auto r = Score(refs, hyps, {}, cer);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->total, C(4, 3, 1, 0, 0));
+  cer.keep_spaces = true;  // the <space> token between "ab" and "cd" is now deleted
+  r = Score(refs, hyps, {}, cer);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->total, C(5, 3, 1, 1, 0));
+  // UTF-8 code points, not bytes.
+  std::vector<Utterance> u8r = {{"u", {"h\xC3\xA9llo"}}}, u8h = {{"u", {"hello"}}};
+  cer.keep_spaces = false;
+  r = Score(u8r, u8h, {}, cer);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->total, C(5, 4, 1, 0, 0));
+}
+
+TEST(EditCountsTest, EmptyReference) {
+  EXPECT_EQ(C(0, 0, 0, 0, 0).ErrorRatePercent(), 0.0);
+  EXPECT_TRUE(std::isinf(C(0, 0, 0, 0, 2).ErrorRatePercent()));
+}
+
+}  // namespace
+}  // namespace dial::speech
