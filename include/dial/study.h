@@ -87,7 +87,9 @@ struct StudyOptions {
   Json sampler_options = Json::object();
   std::string pruner = "nop";
   Json pruner_options = Json::object();
-  uint64_t seed = 0;
+  // The sampler's seed. Unset: a fresh random seed, as Optuna's default (no two runs alike). Set: every trial's
+  // parameters are a function of (seed, trial number), so a study is reproducible whichever worker ran what.
+  std::optional<uint64_t> seed;
   // Create: when the name exists, load it instead of failing (directions must match).
   bool load_if_exists = false;
 };
@@ -152,6 +154,8 @@ class Study {
   Study(std::shared_ptr<Storage> storage, StudyId id, std::string name, std::vector<StudyDirection> directions,
         std::unique_ptr<Sampler> sampler, std::unique_ptr<Pruner> pruner);
   Result<std::unique_ptr<Trial>> PopWaitingTrial();
+  // Tell without copying the finished trial out; `trial.frozen()` holds the result.
+  Status Finish(Trial& trial, TrialState state, const std::vector<double>& values, const std::string& reason);
   Status RunOneTrial(const ObjectiveFunction& objective, const OptimizeOptions& options);
 
   std::shared_ptr<Storage> storage_;

@@ -8,11 +8,15 @@
 namespace dial {
 namespace {
 
+uint64_t FreshSeed() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+         static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
 std::string NewDefaultStudyName() {
   // Optuna's default: "no-name-" followed by a random (version 4) UUID.
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
-                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::mt19937_64 rng(FreshSeed());
   uint64_t hi = rng(), lo = rng();
   hi = (hi & ~0xF000ULL) | 0x4000ULL;                       // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
@@ -49,7 +53,8 @@ struct Components {
 
 Result<Components> MakeComponents(const StudyOptions& options) {
   Components c;
-  DIAL_ASSIGN_OR_RETURN(c.sampler, CreateSampler(options.sampler, options.sampler_options, options.seed));
+  const uint64_t seed = options.seed ? *options.seed : FreshSeed();
+  DIAL_ASSIGN_OR_RETURN(c.sampler, CreateSampler(options.sampler, options.sampler_options, seed));
   DIAL_ASSIGN_OR_RETURN(c.pruner, CreatePruner(options.pruner, options.pruner_options));
   return c;
 }
@@ -125,8 +130,7 @@ Result<std::unique_ptr<Trial>> Study::Ask() {
   }
   if (Status s = sampler_->BeforeTrial(*this, trial->frozen_); !s.ok()) {
     // The trial exists but cannot be sampled (an exhausted grid): fail it so nothing stays RUNNING.
-    auto told = Tell(*trial, TrialState::kFail, {}, s.message());
-    if (!told.ok()) return told.status();
+    DIAL_RETURN_IF_ERROR(Finish(*trial, TrialState::kFail, {}, s.message()));
     if (s.code() == StatusCode::kOutOfRange) Stop();
     return s;
   }
@@ -135,6 +139,11 @@ Result<std::unique_ptr<Trial>> Study::Ask() {
 
 Result<FrozenTrial> Study::Tell(Trial& trial, TrialState state, const std::vector<double>& values,
                                 const std::string& reason) {
+  DIAL_RETURN_IF_ERROR(Finish(trial, state, values, reason));
+  return trial.frozen_;
+}
+
+Status Study::Finish(Trial& trial, TrialState state, const std::vector<double>& values, const std::string& reason) {
   FrozenTrial& frozen = trial.frozen_;
   if (IsFinished(frozen.state)) {
     return FailedPrecondition("trial " + std::to_string(frozen.number) + " is already " +
@@ -182,7 +191,7 @@ Result<FrozenTrial> Study::Tell(Trial& trial, TrialState state, const std::vecto
   frozen.values = stored_values;
   frozen.datetime_complete = std::chrono::system_clock::now();
   sampler_->AfterTrial(*this, frozen, state, stored_values);
-  return frozen;
+  return Status::Ok();
 }
 
 Result<FrozenTrial> Study::Tell(int64_t trial_number, TrialState state, const std::vector<double>& values,
@@ -203,18 +212,18 @@ Status Study::RunOneTrial(const ObjectiveFunction& objective, const OptimizeOpti
     result = Internal("the objective threw an unknown exception");
   }
   const bool interrupted = options.stop_flag && options.stop_flag->load();
-  Result<FrozenTrial> told = InvalidArgument("not told");
+  Status told;
   if (result.ok()) {
-    told = Tell(*trial, TrialState::kComplete, *result);
+    told = Finish(*trial, TrialState::kComplete, *result, "");
   } else if (result.status().code() == StatusCode::kPruned) {
-    told = Tell(*trial, TrialState::kPruned);
+    told = Finish(*trial, TrialState::kPruned, {}, "");
   } else if (result.status().code() == StatusCode::kCancelled || interrupted) {
-    told = Tell(*trial, TrialState::kFail, {}, "interrupted");
+    told = Finish(*trial, TrialState::kFail, {}, "interrupted");
   } else {
-    told = Tell(*trial, TrialState::kFail, {}, result.status().message());
+    told = Finish(*trial, TrialState::kFail, {}, result.status().message());
   }
-  if (!told.ok()) return told.status();
-  if (options.on_trial_finished) options.on_trial_finished(*this, *told);
+  DIAL_RETURN_IF_ERROR(told);
+  if (options.on_trial_finished) options.on_trial_finished(*this, trial->frozen());
   if (result.status().code() == StatusCode::kCancelled || interrupted) {
     return Cancelled("interrupted during trial " + std::to_string(trial->number()));
   }

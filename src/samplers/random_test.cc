@@ -26,7 +26,9 @@ class RandomSamplerTest : public ::testing::Test {
 
   std::vector<double> Draw(Sampler& sampler, const Distribution& dist, int n = kDraws) {
     std::vector<double> out;
+    // Each draw is a new trial: the random sampler's value is a function of (seed, trial number, name).
     for (int i = 0; i < n; ++i) {
+      trial_.number = i;
       auto v = sampler.SampleIndependent(*study_, trial_, "x", dist);
       EXPECT_TRUE(v.ok()) << v.status().ToString();
       if (!v.ok()) break;
@@ -181,6 +183,40 @@ TEST_F(RandomSamplerTest, StudiesWithTheSameSeedProposeTheSameParams) {
   }
   const auto other = run(12);
   EXPECT_FALSE(ParamValueEquals(first[0].at("lr"), other[0].at("lr")));
+}
+
+TEST_F(RandomSamplerTest, ValueDependsOnlyOnSeedTrialNumberAndName) {
+  const Distribution dist = FloatDistribution{0.0, 1.0, std::nullopt};
+  auto sampler = NewRandomSampler({.seed = 3});
+  FrozenTrial t5, t6;
+  t5.number = 5;
+  t6.number = 6;
+  const double x5 = *sampler->SampleIndependent(*study_, t5, "x", dist);
+  // Other trials and other parameters drawn in between (another worker's, a conditional sibling) change nothing.
+  EXPECT_NE(*sampler->SampleIndependent(*study_, t6, "x", dist), x5);
+  EXPECT_NE(*sampler->SampleIndependent(*study_, t5, "y", dist), x5);
+  EXPECT_EQ(*sampler->SampleIndependent(*study_, t5, "x", dist), x5);
+  auto fresh = NewRandomSampler({.seed = 3});
+  EXPECT_EQ(*fresh->SampleIndependent(*study_, t5, "x", dist), x5);
+}
+
+TEST_F(RandomSamplerTest, WorkersSharingASeedDoNotRepeatEachOther) {
+  // Two Study objects (two workers) on one study with one seed: their trials get different numbers, and so
+  // different parameters; with a per-sampler stream they would have proposed the same sequence.
+  StudyOptions opts{.study_name = "shared", .seed = 42, .load_if_exists = true};
+  auto w1 = testing_util::NewStudy(storage_, opts);
+  auto w2 = testing_util::NewStudy(storage_, opts);
+  std::set<double> seen;
+  auto objective = [&](Trial& t) -> Result<std::vector<double>> {
+    DIAL_ASSIGN_OR_RETURN(double x, t.SuggestFloat("x", 0, 1));
+    seen.insert(x);
+    return std::vector<double>{x};
+  };
+  for (int round = 0; round < 10; ++round) {
+    ASSERT_TRUE(w1->Optimize(objective, testing_util::NTrials(1)).ok());
+    ASSERT_TRUE(w2->Optimize(objective, testing_util::NTrials(1)).ok());
+  }
+  EXPECT_EQ(seen.size(), 20u);
 }
 
 // ---- the registry ----

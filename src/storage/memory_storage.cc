@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "storage/storage_internal.h"
@@ -133,6 +134,7 @@ class MemoryStorage final : public Storage {
     trial.number = static_cast<int64_t>(study->trial_ids.size());
     for (const auto& [name, dist] : trial.distributions) study->param_distributions.emplace(name, dist);
     study->trial_ids.push_back(id);
+    if (trial.state == TrialState::kWaiting) study->waiting_ids.insert(id);
     trials_.emplace(id, TrialRecord{study_id, std::move(trial)});
     return id;
   }
@@ -143,7 +145,7 @@ class MemoryStorage final : public Storage {
     DIAL_ASSIGN_OR_RETURN(TrialRecord * record, FindUpdatableTrial(trial_id));
     StudyRecord& study = studies_.at(record->study_id);
     DIAL_RETURN_IF_ERROR(si::CheckParam(name, internal, dist, PreviousDistribution(study, name)));
-    study.param_distributions.emplace(name, dist);
+    study.param_distributions.try_emplace(name, dist);
     record->trial.params[name] = internal;
     record->trial.distributions.insert_or_assign(name, dist);
     return Status::Ok();
@@ -155,6 +157,8 @@ class MemoryStorage final : public Storage {
     FrozenTrial& trial = record->trial;
     if (state == TrialState::kRunning && trial.state != TrialState::kWaiting) return false;
     DIAL_RETURN_IF_ERROR(si::CheckObjectiveValues(trial_id, values));
+    auto& waiting = studies_.at(record->study_id).waiting_ids;
+    if (state == TrialState::kWaiting) waiting.insert(trial_id); else waiting.erase(trial_id);
     trial.state = state;
     if (!values.empty()) trial.values = values;
     if (state == TrialState::kRunning) trial.datetime_start = std::chrono::system_clock::now();
@@ -194,6 +198,10 @@ class MemoryStorage final : public Storage {
     std::lock_guard<std::mutex> lock(mu_);
     DIAL_ASSIGN_OR_RETURN(StudyRecord * study, FindStudy(study_id));
     std::vector<FrozenTrial> out;
+    if (states && states->size() == 1 && states->front() == TrialState::kWaiting) {
+      for (TrialId id : study->waiting_ids) out.push_back(trials_.at(id).trial);
+      return out;
+    }
     out.reserve(states ? 0 : study->trial_ids.size());
     for (TrialId id : study->trial_ids) {
       const FrozenTrial& trial = trials_.at(id).trial;
@@ -246,6 +254,7 @@ class MemoryStorage final : public Storage {
     for (const auto& [key, value] : update.user_attrs) trial.user_attrs[key] = value;
     for (const auto& [key, value] : update.system_attrs) trial.system_attrs[key] = value;
     if (update.state) {
+      if (*update.state == TrialState::kWaiting) study.waiting_ids.insert(trial_id); else study.waiting_ids.erase(trial_id);
       trial.state = *update.state;
       if (!update.values.empty()) trial.values = update.values;
       if (trial.state == TrialState::kRunning) trial.datetime_start = std::chrono::system_clock::now();
@@ -263,6 +272,8 @@ class MemoryStorage final : public Storage {
     AttrMap user_attrs;
     AttrMap system_attrs;
     std::vector<TrialId> trial_ids;  // index = trial number
+    // The study's WAITING trials, in number order: every Ask looks for one, so it must not scan the study.
+    std::set<TrialId> waiting_ids;
     // The first distribution stored for each parameter name: later ones must be compatible with it.
     std::map<std::string, Distribution> param_distributions;
   };

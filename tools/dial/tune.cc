@@ -290,7 +290,7 @@ int RunTune(const TuneArgs& args) {
   options.sampler_options = config.sampler_options;
   options.pruner = config.pruner;
   options.pruner_options = config.pruner_options;
-  options.seed = config.seed.value_or(0);
+  options.seed = config.seed;
   Result<StudyId> existing = (*storage)->GetStudyIdFromName(config.study_name);
   if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return ReportError(existing.status());
   std::unique_ptr<Study> study;
