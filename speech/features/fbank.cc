@@ -15,6 +15,7 @@ namespace {
 
 // torchaudio floors energies and mel outputs at float32 machine epsilon before the log; so do we.
 constexpr float kLogFloor = std::numeric_limits<float>::epsilon();
+constexpr double kLogFloorD = kLogFloor;
 constexpr double kMsToSeconds = 0.001;
 constexpr int kMinMelBins = 4;  // torchaudio asserts num_bins > 3
 
@@ -44,7 +45,7 @@ FrameGeometry Geometry(const FbankOptions& o) {
 // One triangular mel filter over FFT bins [first, first + weights.size()).
 struct MelBin {
   int first = 0;
-  std::vector<float> weights;
+  std::vector<double> weights;
 };
 
 class FbankImpl final : public FbankComputer {
@@ -73,25 +74,25 @@ class FbankImpl final : public FbankComputer {
     // Without snip_edges the signal is reflected around both ends and frames are centred on k·shift + shift/2.
     const int64_t offset = o_.snip_edges ? 0 : static_cast<int64_t>(g_.window_shift / 2 - w / 2);
     for (int f = 0; f < out.num_frames; ++f) {
-      float* x = frame_.data();
+      double* x = frame_.data();
       const int64_t start = static_cast<int64_t>(f) * g_.window_shift + offset;
       if (start >= 0 && start + w <= n) {
-        for (int t = 0; t < w; ++t) x[t] = samples[start + t] * o_.input_scale;
+        for (int t = 0; t < w; ++t) x[t] = static_cast<double>(samples[start + t]) * o_.input_scale;
       } else {
         for (int t = 0; t < w; ++t) {
           int64_t s = start + t;
           // Kaldi's reflection: -1 → 0, -2 → 1; n → n-1, n+1 → n-2 (repeated if still out of range).
           while (s < 0 || s >= n) s = s < 0 ? -s - 1 : 2 * n - 1 - s;
-          x[t] = samples[s] * o_.input_scale;
+          x[t] = static_cast<double>(samples[s]) * o_.input_scale;
         }
       }
       if (o_.dither != 0.0f) {
-        for (int t = 0; t < w; ++t) x[t] += o_.dither * gauss(rng);
+        for (int t = 0; t < w; ++t) x[t] += static_cast<double>(o_.dither * gauss(rng));
       }
       if (o_.remove_dc_offset) {
         double sum = 0.0;
         for (int t = 0; t < w; ++t) sum += x[t];
-        const float mean = static_cast<float>(sum / w);
+        const double mean = sum / w;
         for (int t = 0; t < w; ++t) x[t] -= mean;
       }
       if (o_.raw_energy) log_energy_[f] = LogEnergy(x, w, log_energy_floor);
@@ -101,31 +102,31 @@ class FbankImpl final : public FbankComputer {
         x[0] -= o_.preemphasis * x[0];
       }
       for (int t = 0; t < w; ++t) x[t] *= window_[t];
-      std::fill(x + w, x + g_.padded_size, 0.0f);
+      std::fill(x + w, x + g_.padded_size, 0.0);
       if (!o_.raw_energy) log_energy_[f] = LogEnergy(x, g_.padded_size, log_energy_floor);
 
       fft_.PowerSpectrum(x, power_.data());
       if (!o_.use_power) {
-        for (float& p : power_) p = std::sqrt(p);
+        for (double& p : power_) p = std::sqrt(p);
       }
       float* row = out.Row(f);
       int col = 0;
       if (o_.use_energy) row[col++] = log_energy_[f];
       for (const MelBin& bin : mel_bins_) {
-        const float* p = power_.data() + bin.first;
-        float e = 0.0f;
+        const double* p = power_.data() + bin.first;
+        double e = 0.0;
         for (size_t k = 0; k < bin.weights.size(); ++k) e += bin.weights[k] * p[k];
-        row[col++] = o_.use_log_fbank ? std::log(std::max(e, kLogFloor)) : e;
+        row[col++] = static_cast<float>(o_.use_log_fbank ? std::log(std::max(e, kLogFloorD)) : e);
       }
     }
     return out;
   }
 
  private:
-  static float LogEnergy(const float* x, int len, float log_floor) {
+  static float LogEnergy(const double* x, int len, float log_floor) {
     double e = 0.0;
-    for (int t = 0; t < len; ++t) e += static_cast<double>(x[t]) * x[t];
-    return std::max(std::log(std::max(static_cast<float>(e), kLogFloor)), log_floor);
+    for (int t = 0; t < len; ++t) e += x[t] * x[t];
+    return std::max(static_cast<float>(std::log(std::max(e, kLogFloorD))), log_floor);
   }
 
   void BuildWindow() {
@@ -143,7 +144,7 @@ class FbankImpl final : public FbankComputer {
           v = o_.blackman_coeff - 0.5 * std::cos(a * t) + (0.5 - o_.blackman_coeff) * std::cos(2 * a * t);
           break;
       }
-      window_[t] = static_cast<float>(v);
+      window_[t] = v;
     }
   }
 
@@ -162,14 +163,14 @@ class FbankImpl final : public FbankComputer {
       const double left = mel_low + m * delta, centre = left + delta, right = left + 2 * delta;
       MelBin& bin = mel_bins_[m];
       int first = -1, last = -1;
-      std::vector<float> all(num_fft_bins, 0.0f);
+      std::vector<double> all(num_fft_bins, 0.0);
       for (int k = 0; k < num_fft_bins; ++k) {
         const double mel = MelScale(bin_width * k);
         const double up = (mel - left) / (centre - left);
         const double down = (right - mel) / (right - centre);
         const double wgt = std::max(0.0, std::min(up, down));
         if (wgt > 0.0) {
-          all[k] = static_cast<float>(wgt);
+          all[k] = wgt;
           if (first < 0) first = k;
           last = k;
         }
@@ -186,10 +187,10 @@ class FbankImpl final : public FbankComputer {
   FbankOptions o_;
   FrameGeometry g_;
   RealFft fft_;
-  std::vector<float> window_;
+  std::vector<double> window_;
   std::vector<MelBin> mel_bins_;
-  std::vector<float> frame_;
-  std::vector<float> power_;
+  std::vector<double> frame_;
+  std::vector<double> power_;
   std::vector<float> log_energy_;
 };
 
@@ -271,9 +272,9 @@ Status FbankOptions::Validate() const {
   if (g.window_shift < 1) {
     return InvalidArgument("frame_shift_ms (" + std::to_string(frame_shift_ms) + ") gives less than 1 sample");
   }
-  if (g.padded_size < 4 || g.padded_size % 2 != 0 || (g.padded_size & (g.padded_size - 1)) != 0) {
+  if (g.padded_size < 8 || g.padded_size % 2 != 0 || (g.padded_size & (g.padded_size - 1)) != 0) {
     return InvalidArgument("the FFT length " + std::to_string(g.padded_size) +
-                           " must be a power of two >= 4: set round_to_power_of_two");
+                           " must be a power of two >= 8: set round_to_power_of_two (other lengths are not supported)");
   }
   if (n_mels < kMinMelBins) return InvalidArgument("n_mels must be >= 4, got " + std::to_string(n_mels));
   const float nyquist = 0.5f * sample_rate;

@@ -28,6 +28,10 @@ TEST(AlignTest, ScliteTieBreaks) {
   EXPECT_EQ(Align(W("a a b"), W("a b")), C(3, 2, 0, 1, 0));
   // 3 subs (12) tie with 2 del + 2 ins (12): sclite's preference for the diagonal keeps the substitutions.
   EXPECT_EQ(Align(W("a b c"), W("x y z")), C(3, 0, 3, 0, 0));
+  // Cases where trying the deletion before the insertion would give other counts at the same cost (sclite
+  // output: 2 0 3 2 and 1 3 0 1).
+  EXPECT_EQ(Align(W("a a a c b"), W("c b b c")), C(5, 2, 0, 3, 2));
+  EXPECT_EQ(Align(W("a b b a"), W("c c c a b")), C(4, 1, 3, 0, 1));
 }
 
 TEST(NormalizeTest, CaseAndTags) {

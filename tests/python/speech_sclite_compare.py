@@ -4,7 +4,8 @@
 Usage: speech_sclite_compare.py SPEECH_SCORE_TOOL WORKDIR
 Feeds the same references and hypotheses to `sclite -i rm -o pra rsum` and to dial's scorer (through the
 speech_score_tool test helper) and compares C/S/D/I. Cases: empty hypotheses, empty references, insertions at
-both ends, repeated words, case differences, sclite tie cases, and a few hundred seeded random perturbations.
+both ends, repeated words, case differences, sclite tie cases, 300 seeded random perturbations and 400 seeded
+random strings over a 3-word vocabulary (dense in equal-cost alignments).
 """
 import os
 import random
@@ -62,7 +63,7 @@ def perturb(rng, words):
     return out
 
 
-def build_corpus(seed=20261124, n_random=300):
+def build_corpus(seed=20261124, n_random=300, n_dense=400):
     rng = random.Random(seed)
     speakers = ["s0", "s1", "s2", "s3", "sp_a"]
     pairs = []
@@ -71,6 +72,12 @@ def build_corpus(seed=20261124, n_random=300):
     for k in range(n_random):
         ref = [rng.choice(VOCAB) for _ in range(rng.randint(0, 15))]
         pairs.append((f"{rng.choice(speakers)}-r{k:03d}", ref, perturb(rng, ref)))
+    # Unrelated strings over a 3-word vocabulary: many equal-cost alignments, so these pin down the
+    # tie-breaking order (insertion before deletion, both after the diagonal) that plain perturbations miss.
+    for k in range(n_dense):
+        ref = [rng.choice("a b c".split()) for _ in range(rng.randint(0, 20))]
+        hyp = [rng.choice("a b c".split()) for _ in range(rng.randint(0, 20))]
+        pairs.append((f"{rng.choice(speakers)}-t{k:03d}", ref, hyp))
     return pairs
 
 
