@@ -46,10 +46,11 @@ bool ParseArgs(int argc, char** argv, Args* args) {
     }
   }
   if (argc % 2 == 0) {
-    std::cerr << "usage: dial_bench_random [--storage memory|sqlite] [--function NAME] [--trials N] [--seed S]\n";
+    std::cerr
+        << "usage: dial_bench_random [--storage memory|sqlite|sqlite-full] [--function NAME] [--trials N] [--seed S]\n";
     return false;
   }
-  return args->storage == "memory" || args->storage == "sqlite";
+  return args->storage == "memory" || args->storage == "sqlite" || args->storage == "sqlite-full";
 }
 
 // A fresh SQLite file in the temporary folder, removed (with its WAL and shared-memory files) on destruction.
@@ -126,7 +127,8 @@ int main(int argc, char** argv) {
   auto url_for_run = [&](std::unique_ptr<TempDatabase>* db) {
     if (args.storage == "memory") return std::string("memory://");
     *db = std::make_unique<TempDatabase>();
-    return (*db)->url();
+    // sqlite-full: fsync on every commit, the durability Optuna's default SQLite setup has.
+    return (*db)->url() + (args.storage == "sqlite-full" ? "?synchronous=full" : "");
   };
   std::unique_ptr<TempDatabase> warm_db;
   auto warm = Run(url_for_run(&warm_db), *f, kWarmupTrials, args.seed);

@@ -129,7 +129,8 @@ TEST_F(OptunaInteropTest, ReadsStudiesOptunaWrote) {
   ASSERT_EQ(otrials->size(), 1u);
   const dial::FrozenTrial& o = (*otrials)[0];
   EXPECT_TRUE(dial::DistributionEquals(o.distributions.at("u"), dial::FloatDistribution{0.0, 1.0}));
-  EXPECT_TRUE(dial::DistributionEquals(o.distributions.at("lu"), dial::FloatDistribution{0.001, 1.0, std::nullopt, true}));
+  EXPECT_TRUE(
+      dial::DistributionEquals(o.distributions.at("lu"), dial::FloatDistribution{0.001, 1.0, std::nullopt, true}));
   EXPECT_TRUE(dial::DistributionEquals(o.distributions.at("du"), dial::FloatDistribution{0.0, 1.0, 0.25, false}));
   EXPECT_TRUE(dial::DistributionEquals(o.distributions.at("iu"), dial::IntDistribution{2, 10, 2, false}));
   EXPECT_TRUE(dial::DistributionEquals(o.distributions.at("ilu"), dial::IntDistribution{1, 32, 1, true}));

@@ -103,18 +103,21 @@ Status Write(Storage& storage) {
   DIAL_RETURN_IF_ERROR(storage.SetStudyUserAttr(single, "corpus", "librispeech-100"));
   DIAL_RETURN_IF_ERROR(storage.SetStudyUserAttr(single, "metrics", Json::array({"wer"})));
   DIAL_RETURN_IF_ERROR(storage.SetStudySystemAttr(single, "dial:version", "0.1.0"));
-  DIAL_RETURN_IF_ERROR(AddTrial(storage, single, TrialState::kComplete, {12.5},
-                                {{"lr", 3.2e-4, lr}, {"layers", 6, layers}, {"optimizer", 0, optimizer},
-                                 {"width", 256, width}, {"dropout", 0.375, dropout}},
-                                {{0, 40.0}, {1, 20.5}, {2, kNan}, {3, kInf}, {4, -kInf}, {5, 12.5}},
-                                {{"wer", 12.5}, {"tags", Json::array({"a", "b"})}, {"cfg", Json{{"x", 1}, {"y", nullptr}}}},
-                                {{"dial:worker", "w1"}}));
+  DIAL_RETURN_IF_ERROR(
+      AddTrial(storage, single, TrialState::kComplete, {12.5},
+               {{"lr", 3.2e-4, lr},
+                {"layers", 6, layers},
+                {"optimizer", 0, optimizer},
+                {"width", 256, width},
+                {"dropout", 0.375, dropout}},
+               {{0, 40.0}, {1, 20.5}, {2, kNan}, {3, kInf}, {4, -kInf}, {5, 12.5}},
+               {{"wer", 12.5}, {"tags", Json::array({"a", "b"})}, {"cfg", Json{{"x", 1}, {"y", nullptr}}}},
+               {{"dial:worker", "w1"}}));
   DIAL_RETURN_IF_ERROR(AddTrial(storage, single, TrialState::kPruned, {30.0},
                                 {{"lr", 0.05, lr}, {"layers", 2, layers}, {"optimizer", 5, optimizer}},
                                 {{0, 45.0}, {1, 30.0}}, {}, {}));
-  DIAL_RETURN_IF_ERROR(AddTrial(storage, single, TrialState::kFail, {},
-                                {{"lr", 1e-5, lr}, {"optimizer", 4, optimizer}}, {}, {},
-                                {{std::string(kFailReasonAttr), "exit code 1"}}));
+  DIAL_RETURN_IF_ERROR(AddTrial(storage, single, TrialState::kFail, {}, {{"lr", 1e-5, lr}, {"optimizer", 4, optimizer}},
+                                {}, {}, {{std::string(kFailReasonAttr), "exit code 1"}}));
   DIAL_RETURN_IF_ERROR(AddTrial(storage, single, TrialState::kComplete, {kInf},
                                 {{"lr", 0.1, lr}, {"optimizer", 2, optimizer}, {"optimizer_b", 3, optimizer}}, {}, {},
                                 {}));

@@ -1,10 +1,10 @@
 // Many processes on one SQLite file: 8 workers (storage_multiprocess_worker) each run 50 trials of one study
 // at once. Every trial must complete, numbered 0..399 each exactly once, with no "database is locked" error.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 
 #include <filesystem>
 #include <fstream>

@@ -22,16 +22,16 @@
 namespace dial {
 
 struct CommandObjectiveOptions {
-  std::vector<std::string> argv;          // argv[0] is looked up on PATH unless it contains '/'
-  std::vector<std::string> metrics;       // names of the values to read, one per direction
-  std::optional<double> timeout_seconds;  // per trial
-  double kill_grace_seconds = 10.0;       // SIGTERM → SIGKILL
-  std::string trials_dir = "dial-trials"; // each trial runs in <trials_dir>/<study>/<number>
-  std::map<std::string, std::string> env; // extra environment
+  std::vector<std::string> argv;           // argv[0] is looked up on PATH unless it contains '/'
+  std::vector<std::string> metrics;        // names of the values to read, one per direction
+  std::optional<double> timeout_seconds;   // per trial
+  double kill_grace_seconds = 10.0;        // SIGTERM → SIGKILL
+  std::string trials_dir = "dial-trials";  // each trial runs in <trials_dir>/<study>/<number>
+  std::map<std::string, std::string> env;  // extra environment
   // The child's working directory; empty: its trial directory. (Added by the CLI slice: trainers such as ESPnet
   // recipes expect to run in their recipe folder, while logs and checkpoints still go to DIAL_TRIAL_DIR.)
   std::string workdir;
-  Status Validate() const;                // InvalidArgument; NotFound when argv[0] cannot be found
+  Status Validate() const;  // InvalidArgument; NotFound when argv[0] cannot be found
 };
 
 // Runs one trial of the command with `params` (the trial's external params plus fixed ones). Intermediate
@@ -39,8 +39,7 @@ struct CommandObjectiveOptions {
 // an error whose message is the fail reason (the stderr tail is stored on the trial). Checks `stop_flag`
 // and terminates the child when it is set (Cancelled).
 Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::string, ParamValue>& params,
-                                            const CommandObjectiveOptions& options,
-                                            const std::atomic<bool>* stop_flag);
+                                            const CommandObjectiveOptions& options, const std::atomic<bool>* stop_flag);
 
 // Resolves argv[0] as execvp would; NotFound naming the command when it cannot be found or executed.
 Result<std::string> ResolveExecutable(const std::string& command);

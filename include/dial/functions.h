@@ -12,11 +12,11 @@
 namespace dial {
 
 struct BenchmarkFunction {
-  std::string name;            // "branin2", "hartmann6", "levy10", ...
+  std::string name;  // "branin2", "hartmann6", "levy10", ...
   int dim = 0;
-  std::vector<double> lower;   // per-coordinate domain
+  std::vector<double> lower;  // per-coordinate domain
   std::vector<double> upper;
-  double optimum = 0.0;        // f* (minimum value)
+  double optimum = 0.0;  // f* (minimum value)
   double (*evaluate)(const std::vector<double>& x) = nullptr;
 };
 

@@ -40,8 +40,8 @@ class Sampler {
   virtual Result<double> SampleIndependent(const Study& study, const FrozenTrial& trial, const std::string& name,
                                            const Distribution& dist) = 0;
   // Called after the trial is finished with its state and values.
-  virtual void AfterTrial(Study& study, const FrozenTrial& trial, TrialState state,
-                          const std::vector<double>& values) {}
+  virtual void AfterTrial(Study& study, const FrozenTrial& trial, TrialState state, const std::vector<double>& values) {
+  }
   // True when no new trial can be proposed (an exhausted grid); the optimisation loop stops before asking.
   virtual bool IsExhausted(const Study& study) { return false; }
 };

@@ -65,17 +65,26 @@ inline Status TrialPruned(std::string m = "pruned") { return {StatusCode::kPrune
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result built from an OK Status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
-  T& value() & { assert(ok()); return std::get<T>(v_); }
-  const T& value() const& { assert(ok()); return std::get<T>(v_); }
+  T& value() & {
+    assert(ok());
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<T>(v_);
+  }
   // By value, so that `for (auto& t : *study.GetTrials())` does not dangle.
-  T value() && { assert(ok()); return std::get<T>(std::move(v_)); }
+  T value() && {
+    assert(ok());
+    return std::get<T>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T operator*() && { return std::move(*this).value(); }
@@ -92,9 +101,9 @@ class [[nodiscard]] Result {
 #define DIAL_CONCAT_(a, b) DIAL_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define DIAL_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::dial::Status dial_status_ = (expr);   \
+#define DIAL_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::dial::Status dial_status_ = (expr);        \
     if (!dial_status_.ok()) return dial_status_; \
   } while (0)
 

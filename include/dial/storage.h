@@ -44,8 +44,7 @@ class Storage {
   virtual Status SetStudySystemAttr(StudyId study_id, const std::string& key, const Json& value) = 0;
   // Compare-and-set: stores the attribute only if the study has none under `key`. Returns true when this
   // call stored it. Used to claim shared work once (a grid point, a promotion) across workers.
-  virtual Result<bool> SetStudySystemAttrIfAbsent(StudyId study_id, const std::string& key,
-                                                  const Json& value) = 0;
+  virtual Result<bool> SetStudySystemAttrIfAbsent(StudyId study_id, const std::string& key, const Json& value) = 0;
   virtual Result<StudyId> GetStudyIdFromName(const std::string& study_name) = 0;
   virtual Result<std::string> GetStudyNameFromId(StudyId study_id) = 0;
   virtual Result<std::vector<StudyDirection>> GetStudyDirections(StudyId study_id) = 0;

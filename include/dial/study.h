@@ -99,7 +99,7 @@ struct StudyOptions {
 using ObjectiveFunction = std::function<Result<std::vector<double>>(Trial&)>;
 
 struct OptimizeOptions {
-  std::optional<int64_t> n_trials;              // this call's trials; nullopt: until timeout or stop
+  std::optional<int64_t> n_trials;  // this call's trials; nullopt: until timeout or stop
   std::optional<std::chrono::duration<double>> timeout;
   // Checked between trials and passed to long objectives; set by a signal handler to stop cleanly.
   const std::atomic<bool>* stop_flag = nullptr;
@@ -136,8 +136,8 @@ class Study {
 
   // ---- reading ----
   Result<std::vector<FrozenTrial>> GetTrials(const std::optional<std::vector<TrialState>>& states = std::nullopt) const;
-  Result<FrozenTrial> BestTrial() const;                 // single objective; NotFound when none completed
-  Result<std::vector<FrozenTrial>> BestTrials() const;   // the Pareto set (any number of objectives)
+  Result<FrozenTrial> BestTrial() const;                // single objective; NotFound when none completed
+  Result<std::vector<FrozenTrial>> BestTrials() const;  // the Pareto set (any number of objectives)
   Status SetUserAttr(const std::string& key, const Json& value);
   Status SetSystemAttr(const std::string& key, const Json& value);
 

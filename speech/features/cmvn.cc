@@ -2,7 +2,6 @@
 #include "speech/features/cmvn.h"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 namespace dial::speech {

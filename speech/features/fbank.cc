@@ -136,10 +136,18 @@ class FbankImpl final : public FbankComputer {
     for (int t = 0; t < w; ++t) {
       double v = 1.0;
       switch (o_.window) {
-        case WindowType::kHann: v = 0.5 - 0.5 * std::cos(a * t); break;
-        case WindowType::kPovey: v = std::pow(0.5 - 0.5 * std::cos(a * t), 0.85); break;
-        case WindowType::kHamming: v = 0.54 - 0.46 * std::cos(a * t); break;
-        case WindowType::kRectangular: v = 1.0; break;
+        case WindowType::kHann:
+          v = 0.5 - 0.5 * std::cos(a * t);
+          break;
+        case WindowType::kPovey:
+          v = std::pow(0.5 - 0.5 * std::cos(a * t), 0.85);
+          break;
+        case WindowType::kHamming:
+          v = 0.54 - 0.46 * std::cos(a * t);
+          break;
+        case WindowType::kRectangular:
+          v = 1.0;
+          break;
         case WindowType::kBlackman:
           v = o_.blackman_coeff - 0.5 * std::cos(a * t) + (0.5 - o_.blackman_coeff) * std::cos(2 * a * t);
           break;
@@ -299,8 +307,9 @@ Status MfccOptions::Validate() const {
     return InvalidArgument("num_ceps (" + std::to_string(num_ceps) + ") must be in [1, n_mels]");
   }
   if (!fbank.use_log_fbank || !fbank.use_power || fbank.use_energy) {
-    return InvalidArgument("MFCC needs fbank.use_log_fbank and use_power, and fbank.use_energy off "
-                           "(use MfccOptions.use_energy)");
+    return InvalidArgument(
+        "MFCC needs fbank.use_log_fbank and use_power, and fbank.use_energy off "
+        "(use MfccOptions.use_energy)");
   }
   return Status::Ok();
 }

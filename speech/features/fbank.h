@@ -18,7 +18,7 @@ Result<WindowType> ParseWindowType(const std::string& name);
 // Options of the Kaldi filterbank, by Kaldi's names. Defaults are the speech-recipe norm (25/10 ms, povey,
 // 80 bins), not Kaldi's own 23 bins.
 struct FbankOptions {
-  float sample_rate = 16000.0f;       // Hz; must equal the audio's rate (no resampling here)
+  float sample_rate = 16000.0f;  // Hz; must equal the audio's rate (no resampling here)
   // Samples handed to Compute are in [-1, 1] and multiplied by input_scale first. 32768 reproduces Kaldi,
   // WeNet and torchaudio's kaldi.fbank fed with int16-range samples; 1 gives sherpa-onnx-style features.
   float input_scale = 32768.0f;
@@ -26,20 +26,20 @@ struct FbankOptions {
   float frame_shift_ms = 10.0f;
   WindowType window = WindowType::kPovey;
   float blackman_coeff = 0.42f;
-  float preemphasis = 0.97f;          // 0 disables
+  float preemphasis = 0.97f;  // 0 disables
   bool remove_dc_offset = true;
-  float dither = 0.0f;                // std-dev of Gaussian noise added per sample; training only
-  uint64_t dither_seed = 0;           // with Compute's seed argument, makes dither reproducible
-  bool snip_edges = true;             // Kaldi: true; Lhotse/icefall: false
+  float dither = 0.0f;       // std-dev of Gaussian noise added per sample; training only
+  uint64_t dither_seed = 0;  // with Compute's seed argument, makes dither reproducible
+  bool snip_edges = true;    // Kaldi: true; Lhotse/icefall: false
   bool round_to_power_of_two = true;
   int n_mels = 80;
-  float low_freq = 20.0f;             // Hz
-  float high_freq = 0.0f;             // Hz; <= 0 means Nyquist + high_freq (Kaldi convention)
-  float energy_floor = 0.0f;          // floor on the frame energy (absolute), 0 = none
-  bool raw_energy = true;             // energy before pre-emphasis and window
-  bool use_energy = false;            // prepend the log frame energy as column 0
+  float low_freq = 20.0f;     // Hz
+  float high_freq = 0.0f;     // Hz; <= 0 means Nyquist + high_freq (Kaldi convention)
+  float energy_floor = 0.0f;  // floor on the frame energy (absolute), 0 = none
+  bool raw_energy = true;     // energy before pre-emphasis and window
+  bool use_energy = false;    // prepend the log frame energy as column 0
   bool use_log_fbank = true;
-  bool use_power = true;              // power spectrum (true) or magnitude
+  bool use_power = true;  // power spectrum (true) or magnitude
   Status Validate() const;
 };
 

@@ -39,7 +39,7 @@ DIAL_FFT_CLONES void Butterflies(double* __restrict re, double* __restrict im, c
     im[s + 2] = ai - bi;
     ar = re[s + 1];
     ai = im[s + 1];
-    br = im[s + 3];    // (br + i bi)(-i) = bi - i br
+    br = im[s + 3];  // (br + i bi)(-i) = bi - i br
     bi = -re[s + 3];
     re[s + 1] = ar + br;
     im[s + 1] = ai + bi;

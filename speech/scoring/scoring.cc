@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -55,6 +56,8 @@ void AppendCodePoints(std::string_view w, std::vector<std::string>* out) {
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return NotFound("transcript file '" + path + "' does not exist");
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError("cannot open transcript file '" + path + "'");
   std::ostringstream ss;
@@ -356,10 +359,9 @@ Result<ScoreReport> Score(std::span<const Utterance> references, std::span<const
 std::string FormatKaldiLine(const EditCounts& c, std::string_view label) {
   char buf[256];
   std::snprintf(buf, sizeof(buf), "%%%.*s %.2f [ %lld / %lld, %lld ins, %lld del, %lld sub ]",
-                static_cast<int>(label.size()), label.data(), c.ErrorRatePercent(),
-                static_cast<long long>(c.errors()), static_cast<long long>(c.n_ref),
-                static_cast<long long>(c.insertions), static_cast<long long>(c.deletions),
-                static_cast<long long>(c.substitutions));
+                static_cast<int>(label.size()), label.data(), c.ErrorRatePercent(), static_cast<long long>(c.errors()),
+                static_cast<long long>(c.n_ref), static_cast<long long>(c.insertions),
+                static_cast<long long>(c.deletions), static_cast<long long>(c.substitutions));
   return buf;
 }
 
@@ -374,15 +376,15 @@ std::string FormatGroupTable(const ScoreReport& report, std::string_view label) 
                   static_cast<long long>(c.insertions), c.ErrorRatePercent());
     out += buf;
   };
-  std::snprintf(buf, sizeof(buf), "%-20s %7s %9s %9s %8s %8s %8s %7.*s%%\n", "group", "#utts", "#ref", "corr",
-                "sub", "del", "ins", static_cast<int>(label.size()), label.data());
+  std::snprintf(buf, sizeof(buf), "%-20s %7s %9s %9s %8s %8s %8s %7.*s%%\n", "group", "#utts", "#ref", "corr", "sub",
+                "del", "ins", static_cast<int>(label.size()), label.data());
   out += buf;
   for (const GroupScore& g : report.groups) row(g.group, g.n_utterances, g.counts);
   row("TOTAL", report.n_utterances, report.total);
   if (report.worst_group >= 0) {
     const GroupScore& w = report.groups[report.worst_group];
-    std::snprintf(buf, sizeof(buf), "worst group: %s (%%%.*s %.2f)\n", w.group.c_str(),
-                  static_cast<int>(label.size()), label.data(), w.counts.ErrorRatePercent());
+    std::snprintf(buf, sizeof(buf), "worst group: %s (%%%.*s %.2f)\n", w.group.c_str(), static_cast<int>(label.size()),
+                  label.data(), w.counts.ErrorRatePercent());
     out += buf;
   }
   return out;

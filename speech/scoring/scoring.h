@@ -106,7 +106,7 @@ struct ScoreReport {
   EditCounts total;
   int64_t n_utterances = 0;
   int64_t n_utterances_with_error = 0;
-  int64_t n_missing_hypotheses = 0;   // references scored against an empty hypothesis
+  int64_t n_missing_hypotheses = 0;        // references scored against an empty hypothesis
   std::vector<UtteranceScore> utterances;  // in reference order
   std::vector<GroupScore> groups;          // sorted by group name
   // Index into groups of the group with the highest error rate (ties: more reference tokens, then name);

@@ -4,9 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "dial/frozen_trial.h"
 
@@ -208,10 +207,8 @@ std::string DistributionToJson(const Distribution& dist) {
   Json j;
   if (const auto* f = std::get_if<FloatDistribution>(&dist)) {
     j["name"] = "FloatDistribution";
-    j["attributes"] = {{"step", f->step ? Json(*f->step) : Json(nullptr)},
-                       {"low", f->low},
-                       {"high", f->high},
-                       {"log", f->log}};
+    j["attributes"] = {
+        {"step", f->step ? Json(*f->step) : Json(nullptr)}, {"low", f->low}, {"high", f->high}, {"log", f->log}};
   } else if (const auto* i = std::get_if<IntDistribution>(&dist)) {
     j["name"] = "IntDistribution";
     j["attributes"] = {{"log", i->log}, {"step", i->step}, {"low", i->low}, {"high", i->high}};
@@ -242,9 +239,7 @@ Result<Distribution> DistributionFromJson(std::string_view text) {
     if (v != std::round(v)) return std::nullopt;
     return static_cast<int64_t>(v);
   };
-  const auto boolean = [&](const char* key) {
-    return a.contains(key) && a[key].is_boolean() && a[key].get<bool>();
-  };
+  const auto boolean = [&](const char* key) { return a.contains(key) && a[key].is_boolean() && a[key].get<bool>(); };
   Distribution dist;
   const auto bad = [&](const char* what) {
     return InvalidArgument("distribution_json " + name + ": " + what + ": " + std::string(text));

@@ -1,9 +1,9 @@
 // Distributions: validation messages, membership, conversions, and Optuna's JSON form.
 #include "dial/distribution.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "dial/frozen_trial.h"
 
@@ -78,15 +78,19 @@ TEST(DistributionTest, JsonMatchesOptunaForm) {
             R"({"attributes":{"high":0.1,"log":true,"low":1e-05,"step":null},"name":"FloatDistribution"})");
   EXPECT_EQ(DistributionToJson(IntDistribution{1, 8}),
             R"({"attributes":{"high":8,"log":false,"low":1,"step":1},"name":"IntDistribution"})");
-  EXPECT_EQ(DistributionToJson(CategoricalDistribution{{std::string("adam"), int64_t{2}, 0.5, false, std::monostate{}}}),
-            R"({"attributes":{"choices":["adam",2,0.5,false,null]},"name":"CategoricalDistribution"})");
+  EXPECT_EQ(
+      DistributionToJson(CategoricalDistribution{{std::string("adam"), int64_t{2}, 0.5, false, std::monostate{}}}),
+      R"({"attributes":{"choices":["adam",2,0.5,false,null]},"name":"CategoricalDistribution"})");
 }
 
 TEST(DistributionTest, JsonRoundTripKeepsEveryField) {
   const std::vector<Distribution> all = {
-      FloatDistribution{0.0, 1.0},        FloatDistribution{1e-5, 1e-1, std::nullopt, true},
-      FloatDistribution{0.1, 0.3, 0.1},   IntDistribution{1, 64, 1, true},
-      IntDistribution{0, 100, 5},         CategoricalDistribution{{std::string("a"), int64_t{1}, 2.5, true, std::monostate{}}},
+      FloatDistribution{0.0, 1.0},
+      FloatDistribution{1e-5, 1e-1, std::nullopt, true},
+      FloatDistribution{0.1, 0.3, 0.1},
+      IntDistribution{1, 64, 1, true},
+      IntDistribution{0, 100, 5},
+      CategoricalDistribution{{std::string("a"), int64_t{1}, 2.5, true, std::monostate{}}},
   };
   for (const auto& d : all) {
     auto back = DistributionFromJson(DistributionToJson(d));
@@ -102,13 +106,16 @@ TEST(DistributionTest, ReadsOptunasOlderNames) {
   auto lu = DistributionFromJson(R"({"name": "LogUniformDistribution", "attributes": {"low": 0.001, "high": 1.0}})");
   ASSERT_TRUE(lu.ok());
   EXPECT_TRUE(DistributionEquals(*lu, FloatDistribution{0.001, 1.0, std::nullopt, true}));
-  auto du = DistributionFromJson(R"({"name": "DiscreteUniformDistribution", "attributes": {"low": 0, "high": 1, "q": 0.25}})");
+  auto du = DistributionFromJson(
+      R"({"name": "DiscreteUniformDistribution", "attributes": {"low": 0, "high": 1, "q": 0.25}})");
   ASSERT_TRUE(du.ok());
   EXPECT_TRUE(DistributionEquals(*du, FloatDistribution{0.0, 1.0, 0.25}));
-  auto iu = DistributionFromJson(R"({"name": "IntUniformDistribution", "attributes": {"low": 0, "high": 10, "step": 2}})");
+  auto iu =
+      DistributionFromJson(R"({"name": "IntUniformDistribution", "attributes": {"low": 0, "high": 10, "step": 2}})");
   ASSERT_TRUE(iu.ok());
   EXPECT_TRUE(DistributionEquals(*iu, IntDistribution{0, 10, 2}));
-  auto il = DistributionFromJson(R"({"name": "IntLogUniformDistribution", "attributes": {"low": 1, "high": 128, "step": 1}})");
+  auto il = DistributionFromJson(
+      R"({"name": "IntLogUniformDistribution", "attributes": {"low": 1, "high": 128, "step": 1}})");
   ASSERT_TRUE(il.ok());
   EXPECT_TRUE(DistributionEquals(*il, IntDistribution{1, 128, 1, true}));
   EXPECT_FALSE(DistributionFromJson(R"({"name": "Weird", "attributes": {}})").ok());

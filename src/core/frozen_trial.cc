@@ -9,18 +9,23 @@ namespace dial {
 
 std::string_view TrialStateName(TrialState state) {
   switch (state) {
-    case TrialState::kRunning: return "RUNNING";
-    case TrialState::kComplete: return "COMPLETE";
-    case TrialState::kPruned: return "PRUNED";
-    case TrialState::kFail: return "FAIL";
-    case TrialState::kWaiting: return "WAITING";
+    case TrialState::kRunning:
+      return "RUNNING";
+    case TrialState::kComplete:
+      return "COMPLETE";
+    case TrialState::kPruned:
+      return "PRUNED";
+    case TrialState::kFail:
+      return "FAIL";
+    case TrialState::kWaiting:
+      return "WAITING";
   }
   return "FAIL";
 }
 
 std::optional<TrialState> ParseTrialState(std::string_view name) {
-  for (auto s : {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned, TrialState::kFail,
-                 TrialState::kWaiting}) {
+  for (auto s :
+       {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned, TrialState::kFail, TrialState::kWaiting}) {
     if (TrialStateName(s) == name) return s;
   }
   return std::nullopt;
@@ -28,9 +33,12 @@ std::optional<TrialState> ParseTrialState(std::string_view name) {
 
 std::string_view StudyDirectionName(StudyDirection d) {
   switch (d) {
-    case StudyDirection::kNotSet: return "NOT_SET";
-    case StudyDirection::kMinimize: return "MINIMIZE";
-    case StudyDirection::kMaximize: return "MAXIMIZE";
+    case StudyDirection::kNotSet:
+      return "NOT_SET";
+    case StudyDirection::kMinimize:
+      return "MINIMIZE";
+    case StudyDirection::kMaximize:
+      return "MAXIMIZE";
   }
   return "NOT_SET";
 }
@@ -103,8 +111,8 @@ std::string FormatTimestamp(Timestamp t) {
   std::tm tm{};
   localtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06ld", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06ld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
   return buf;
 }
 

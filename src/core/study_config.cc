@@ -14,10 +14,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/study_config_internal.h"
 #include "dial/functions.h"
 #include "dial/pruner.h"
 #include "dial/sampler.h"
-#include "core/study_config_internal.h"
 #include "exec/placeholder.h"
 
 namespace dial {
@@ -32,9 +32,9 @@ constexpr int64_t kMaxDerivedGridValues = 10000;
 // Suggest a known key when the unknown one is at most this many edits away.
 constexpr size_t kMaxSuggestionDistance = 2;
 
-const std::vector<std::string> kTopLevelKeys = {"study",   "storage", "direction", "directions",   "metrics",
-                                                "n_trials", "timeout", "sampler",   "pruner",       "seed",
-                                                "search_space", "fixed", "objective"};
+const std::vector<std::string> kTopLevelKeys = {"study",        "storage", "direction", "directions", "metrics",
+                                                "n_trials",     "timeout", "sampler",   "pruner",     "seed",
+                                                "search_space", "fixed",   "objective"};
 const std::vector<std::string> kFloatKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kIntKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kCategoricalKeys = {"type", "choices", "when"};
@@ -153,9 +153,7 @@ std::string Describe(const YAML::Node& node) {
   return "\"" + node.Scalar() + "\"";
 }
 
-bool IsNumeric(const ParamValue& v) {
-  return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-}
+bool IsNumeric(const ParamValue& v) { return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v); }
 
 double NumericValue(const ParamValue& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
@@ -261,8 +259,10 @@ Result<StudyConfig> Parser::Parse(const std::string& text) {
   // Const from here on: yaml-cpp's non-const operator[] may add the keys it looks up.
   const YAML::Node& root = loaded;
   if (!root.IsMap()) {
-    return InvalidArgument(source_ + ":1: a study file is a mapping of keys (study, search_space, objective, ...), "
-                           "got " + Describe(root));
+    return InvalidArgument(source_ +
+                           ":1: a study file is a mapping of keys (study, search_space, objective, ...), "
+                           "got " +
+                           Describe(root));
   }
   StudyConfig config;
   config.source = source_;
@@ -305,8 +305,8 @@ Result<StudyConfig> Parser::Parse(const std::string& text) {
   DIAL_RETURN_IF_ERROR(ParseObjective(root["objective"], config));
   if (root["sampler"]) {
     std::optional<uint64_t> sampler_seed;
-    DIAL_RETURN_IF_ERROR(ParseComponent(root["sampler"], "sampler", config.sampler, config.sampler_options,
-                                        &sampler_seed));
+    DIAL_RETURN_IF_ERROR(
+        ParseComponent(root["sampler"], "sampler", config.sampler, config.sampler_options, &sampler_seed));
     if (sampler_seed.has_value()) {
       if (config.seed.has_value()) return Error(root["sampler"], "sampler.seed", "seed is also given at the top level");
       config.seed = sampler_seed;
@@ -357,8 +357,9 @@ Status Parser::ParseMetrics(const YAML::Node& root, StudyConfig& config) const {
       return Status::Ok();
     }
     YAML::Node at = root["directions"];
-    return Error(at, "metrics", "missing: " + std::to_string(n_directions) +
-                                    " directions need as many metric names, e.g. metrics: [wer, latency_ms]");
+    return Error(at, "metrics",
+                 "missing: " + std::to_string(n_directions) +
+                     " directions need as many metric names, e.g. metrics: [wer, latency_ms]");
   }
   if (n.IsScalar()) {
     DIAL_ASSIGN_OR_RETURN(std::string m, GetString(n, "metrics"));
@@ -377,9 +378,9 @@ Status Parser::ParseMetrics(const YAML::Node& root, StudyConfig& config) const {
     return Error(n, "metrics", "must be a metric name or a list of them, got " + Describe(n));
   }
   if (config.metrics.size() != n_directions) {
-    return Error(n, "metrics", std::to_string(config.metrics.size()) + " metric(s) [" + Join(config.metrics) +
-                                   "] for " + std::to_string(n_directions) +
-                                   " direction(s): give one metric per direction");
+    return Error(n, "metrics",
+                 std::to_string(config.metrics.size()) + " metric(s) [" + Join(config.metrics) + "] for " +
+                     std::to_string(n_directions) + " direction(s): give one metric per direction");
   }
   return Status::Ok();
 }
@@ -392,8 +393,9 @@ Status Parser::ParseComponent(const YAML::Node& node, const std::string& key, st
     return Status::Ok();
   }
   if (!node.IsMap()) {
-    return Error(node, key, "must be a name (" + key + ": random) or a mapping with a name ({name: random, ...}), got " +
-                                Describe(node));
+    return Error(
+        node, key,
+        "must be a name (" + key + ": random) or a mapping with a name ({name: random, ...}), got " + Describe(node));
   }
   if (!node["name"]) return Error(node, key + ".name", "missing: which " + key + " to use");
   DIAL_ASSIGN_OR_RETURN(name, GetString(node["name"], key + ".name"));
@@ -415,7 +417,8 @@ Status Parser::ParseComponent(const YAML::Node& node, const std::string& key, st
 
 Status Parser::ParseFixed(const YAML::Node& node, StudyConfig& config) const {
   if (IsNullScalar(node)) return Status::Ok();
-  if (!node.IsMap()) return Error(node, "fixed", "must be a mapping of parameter names to values, got " + Describe(node));
+  if (!node.IsMap())
+    return Error(node, "fixed", "must be a mapping of parameter names to values, got " + Describe(node));
   for (const auto& kv : node) {
     const std::string name = kv.first.Scalar();
     const std::string key = "fixed." + name;
@@ -447,8 +450,7 @@ Status Parser::ParseSearchSpace(const YAML::Node& node, StudyConfig& config) con
   return Status::Ok();
 }
 
-Result<ParamSpec> Parser::ParseParam(const std::string& name, const YAML::Node& node,
-                                     const StudyConfig& config) const {
+Result<ParamSpec> Parser::ParseParam(const std::string& name, const YAML::Node& node, const StudyConfig& config) const {
   const std::string key = "search_space." + name;
   ParamSpec spec;
   spec.name = name;
@@ -538,8 +540,8 @@ Status Parser::ParseCondition(const std::string& name, const YAML::Node& node, c
                               ParamSpec& spec) const {
   const std::string key = "search_space." + name + ".when";
   if (!node.IsMap() || node.size() == 0) {
-    return Error(node, key, "must be a mapping such as {optimizer: sgd} or {optimizer: [sgd, adam]}, got " +
-                                Describe(node));
+    return Error(node, key,
+                 "must be a mapping such as {optimizer: sgd} or {optimizer: [sgd, adam]}, got " + Describe(node));
   }
   for (const auto& kv : node) {
     const std::string parent = kv.first.Scalar();
@@ -581,8 +583,9 @@ Status Parser::ParseCondition(const std::string& name, const YAML::Node& node, c
       for (const ParamSpec& s : config.search_space) declared.push_back(s.name);
       for (const auto& [f, v] : config.fixed) declared.push_back(f);
       return Error(kv.first, parent_key,
-                   "unknown parameter '" + parent + "': a condition names a parameter declared earlier in "
-                   "search_space, or a fixed one" +
+                   "unknown parameter '" + parent +
+                       "': a condition names a parameter declared earlier in "
+                       "search_space, or a fixed one" +
                        (declared.empty() ? std::string() : " (declared so far: " + Join(declared) + ")"));
     }
     spec.when.push_back(std::move(condition));
@@ -704,8 +707,9 @@ Status Parser::ParseBuiltin(const YAML::Node& node, StudyConfig& config) const {
     upper = f->upper;
   }
   if (config.directions.size() != 1) {
-    return Error(node, "objective.builtin", "a built-in function has one objective, but the study has " +
-                                                std::to_string(config.directions.size()) + " directions");
+    return Error(node, "objective.builtin",
+                 "a built-in function has one objective, but the study has " +
+                     std::to_string(config.directions.size()) + " directions");
   }
   const int line = node.Mark().line + 1;
   if (config.search_space.empty()) {
@@ -754,21 +758,21 @@ Result<Json> DeriveGridSpace(const StudyConfig& config) {
       for (const ParamValue& v : c->choices) values.push_back(ParamValueToJson(v));
     } else if (const auto* i = std::get_if<IntDistribution>(&spec.distribution)) {
       if ((i->high - i->low) / i->step + 1 > kMaxDerivedGridValues) {
-        return InvalidArgument("search_space." + spec.name + " has more than " +
-                               std::to_string(kMaxDerivedGridValues) + " values for a grid; list them under " +
-                               "sampler.search_space");
+        return InvalidArgument("search_space." + spec.name + " has more than " + std::to_string(kMaxDerivedGridValues) +
+                               " values for a grid; list them under " + "sampler.search_space");
       }
       for (int64_t v = i->low; v <= i->high; v += i->step) values.push_back(v);
     } else {
       const auto& f = std::get<FloatDistribution>(spec.distribution);
       if (!f.step.has_value()) {
-        return InvalidArgument("search_space." + spec.name + " is a continuous float: a grid needs a step or a list "
+        return InvalidArgument("search_space." + spec.name +
+                               " is a continuous float: a grid needs a step or a list "
                                "of values (or list them under sampler.search_space)");
       }
       const double n = std::round((f.high - f.low) / *f.step);
       if (n + 1 > kMaxDerivedGridValues) {
-        return InvalidArgument("search_space." + spec.name + " has more than " +
-                               std::to_string(kMaxDerivedGridValues) + " values for a grid");
+        return InvalidArgument("search_space." + spec.name + " has more than " + std::to_string(kMaxDerivedGridValues) +
+                               " values for a grid");
       }
       for (int64_t k = 0; k <= static_cast<int64_t>(n); ++k) values.push_back(f.low + static_cast<double>(k) * *f.step);
     }
@@ -783,7 +787,8 @@ Status CheckSamplerOnly(StudyConfig& config) {
     if (!space.ok()) return InvalidArgument("grid: " + space.status().message());
     config.sampler_options["search_space"] = *space;
   }
-  Result<std::unique_ptr<Sampler>> sampler = CreateSampler(config.sampler, config.sampler_options, config.seed.value_or(0));
+  Result<std::unique_ptr<Sampler>> sampler =
+      CreateSampler(config.sampler, config.sampler_options, config.seed.value_or(0));
   return sampler.status();
 }
 
@@ -853,7 +858,8 @@ Result<std::map<std::string, ParamValue>> SuggestFromConfig(Trial& trial, const 
     if (!active) continue;
     Result<ParamValue> value = trial.Suggest(spec.name, spec.distribution);
     if (!value.ok()) {
-      return value.status().WithContext(config.source + ":" + std::to_string(spec.line) + ": search_space." + spec.name);
+      return value.status().WithContext(config.source + ":" + std::to_string(spec.line) + ": search_space." +
+                                        spec.name);
     }
     params[spec.name] = *value;
   }
@@ -880,27 +886,27 @@ Result<ObjectiveFunction> MakeObjective(const StudyConfig& config, const std::at
   }
   const double bias = builtin.options.value("bias", kDefaultMfBias);
   const int64_t max_fidelity = builtin.options.value("max_fidelity", static_cast<int64_t>(kMfHartmannMaxFidelity));
-  return ObjectiveFunction([shared, stop_flag, function, multi_fidelity, bias,
-                            max_fidelity](Trial& trial) -> Result<std::vector<double>> {
-    DIAL_ASSIGN_OR_RETURN(auto params, SuggestFromConfig(trial, *shared));
-    std::vector<double> x;
-    for (int i = 0; i < function.dim; ++i) {
-      const std::string name = "x" + std::to_string(i);
-      auto it = params.find(name);
-      if (it == params.end() || !IsNumeric(it->second)) {
-        return InvalidArgument("builtin " + function.name + ": parameter " + name + " is missing or not a number");
-      }
-      x.push_back(NumericValue(it->second));
-    }
-    if (!multi_fidelity) return std::vector<double>{function.evaluate(x)};
-    for (int64_t z = 1; z <= max_fidelity; ++z) {
-      if (stop_flag != nullptr && stop_flag->load()) return Cancelled("interrupted");
-      DIAL_RETURN_IF_ERROR(trial.Report(z, MfHartmann6(x, static_cast<double>(z), bias)));
-      DIAL_ASSIGN_OR_RETURN(bool prune, trial.ShouldPrune());
-      if (prune) return TrialPruned("pruned at step " + std::to_string(z));
-    }
-    return std::vector<double>{MfHartmann6(x, static_cast<double>(max_fidelity), bias)};
-  });
+  return ObjectiveFunction(
+      [shared, stop_flag, function, multi_fidelity, bias, max_fidelity](Trial& trial) -> Result<std::vector<double>> {
+        DIAL_ASSIGN_OR_RETURN(auto params, SuggestFromConfig(trial, *shared));
+        std::vector<double> x;
+        for (int i = 0; i < function.dim; ++i) {
+          const std::string name = "x" + std::to_string(i);
+          auto it = params.find(name);
+          if (it == params.end() || !IsNumeric(it->second)) {
+            return InvalidArgument("builtin " + function.name + ": parameter " + name + " is missing or not a number");
+          }
+          x.push_back(NumericValue(it->second));
+        }
+        if (!multi_fidelity) return std::vector<double>{function.evaluate(x)};
+        for (int64_t z = 1; z <= max_fidelity; ++z) {
+          if (stop_flag != nullptr && stop_flag->load()) return Cancelled("interrupted");
+          DIAL_RETURN_IF_ERROR(trial.Report(z, MfHartmann6(x, static_cast<double>(z), bias)));
+          DIAL_ASSIGN_OR_RETURN(bool prune, trial.ShouldPrune());
+          if (prune) return TrialPruned("pruned at step " + std::to_string(z));
+        }
+        return std::vector<double>{MfHartmann6(x, static_cast<double>(max_fidelity), bias)};
+      });
 }
 
 }  // namespace dial

@@ -168,12 +168,14 @@ TEST(StudyConfigTest, ErrorsNameFileLineAndKey) {
   EXPECT_THAT(ErrorOf("objective: {builtin: nosuch}\n"), HasSubstr("objective.builtin: unknown benchmark function"));
   EXPECT_THAT(ErrorOf("- a\n- b\n"), StartsWith("study.yaml:1: a study file is a mapping"));
   EXPECT_THAT(ErrorOf("objective: {builtin: branin2\nstudy: [\n"), HasSubstr("malformed YAML"));
-  EXPECT_THAT(ErrorOf("study: a\nstudy: b\nobjective: {builtin: branin2}\n"), StartsWith("study.yaml:2: study: given twice"));
+  EXPECT_THAT(ErrorOf("study: a\nstudy: b\nobjective: {builtin: branin2}\n"),
+              StartsWith("study.yaml:2: study: given twice"));
 }
 
 TEST(StudyConfigTest, ImpossibleDistributionsAreRejected) {
   const std::string head = "objective: {builtin: branin2}\nfixed: {x0: 1, x1: 2}\nsearch_space:\n";
-  EXPECT_THAT(ErrorOf(head + "  lr: {type: float, low: 0.1, high: 0.01}\n"), StartsWith("study.yaml:4: search_space.lr:"));
+  EXPECT_THAT(ErrorOf(head + "  lr: {type: float, low: 0.1, high: 0.01}\n"),
+              StartsWith("study.yaml:4: search_space.lr:"));
   EXPECT_THAT(ErrorOf(head + "  lr: {type: float, low: 0.0, high: 0.01, log: true}\n"),
               StartsWith("study.yaml:4: search_space.lr:"));
   EXPECT_THAT(ErrorOf(head + "  lr: {type: float, low: 0.0, high: 1.0, step: 0.3}\n"),
@@ -196,7 +198,8 @@ TEST(StudyConfigTest, ImpossibleDistributionsAreRejected) {
 
 TEST(StudyConfigTest, ConditionsReferToEarlierParameters) {
   const std::string head = "objective: {builtin: branin2}\nfixed: {x0: 1, x1: 2}\nsearch_space:\n";
-  Result<StudyConfig> ok = Parse(head + "  opt: [adam, sgd, rmsprop]\n  m: {type: float, low: 0, high: 1, when: {opt: [sgd, rmsprop]}}\n");
+  Result<StudyConfig> ok =
+      Parse(head + "  opt: [adam, sgd, rmsprop]\n  m: {type: float, low: 0, high: 1, when: {opt: [sgd, rmsprop]}}\n");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->search_space[1].when[0].values.size(), 2u);
 

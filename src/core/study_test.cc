@@ -1,12 +1,12 @@
 // Study and Trial: ask/tell, the optimisation loop, pruning, enqueued trials, define-by-run rules.
 #include "dial/study.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cmath>
 #include <limits>
 #include <set>
-
-#include <gtest/gtest.h>
 
 namespace dial {
 namespace {
@@ -26,11 +26,13 @@ std::unique_ptr<Study> NewStudy(std::shared_ptr<Storage> storage, StudyOptions o
 
 TEST(StudyTest, OptimizeRunsTheRequestedTrialsAndFindsTheBest) {
   auto study = NewStudy(Memory(), {.seed = 7});
-  ASSERT_TRUE(study->Optimize([](Trial& t) -> Result<std::vector<double>> {
-                      DIAL_ASSIGN_OR_RETURN(double x, t.SuggestFloat("x", -5, 5));
-                      return std::vector<double>{(x - 1) * (x - 1)};
-                    },
-                    {.n_trials = 30})
+  ASSERT_TRUE(study
+                  ->Optimize(
+                      [](Trial& t) -> Result<std::vector<double>> {
+                        DIAL_ASSIGN_OR_RETURN(double x, t.SuggestFloat("x", -5, 5));
+                        return std::vector<double>{(x - 1) * (x - 1)};
+                      },
+                      {.n_trials = 30})
                   .ok());
   auto trials = study->GetTrials();
   ASSERT_TRUE(trials.ok());
@@ -90,15 +92,18 @@ TEST(StudyTest, AStudyRefusesAnIncompatibleDistributionInALaterTrial) {
 
 TEST(StudyTest, ConditionalParametersFallOutOfDefineByRun) {
   auto study = NewStudy(Memory(), {.seed = 3});
-  ASSERT_TRUE(study->Optimize([](Trial& t) -> Result<std::vector<double>> {
-                      DIAL_ASSIGN_OR_RETURN(ParamValue opt, t.SuggestCategorical("optimizer", {std::string("adam"), std::string("sgd")}));
-                      if (std::get<std::string>(opt) == "sgd") {
-                        DIAL_ASSIGN_OR_RETURN(double m, t.SuggestFloat("momentum", 0.5, 0.99));
-                        return std::vector<double>{m};
-                      }
-                      return std::vector<double>{0.0};
-                    },
-                    {.n_trials = 20})
+  ASSERT_TRUE(study
+                  ->Optimize(
+                      [](Trial& t) -> Result<std::vector<double>> {
+                        DIAL_ASSIGN_OR_RETURN(ParamValue opt, t.SuggestCategorical("optimizer", {std::string("adam"),
+                                                                                                 std::string("sgd")}));
+                        if (std::get<std::string>(opt) == "sgd") {
+                          DIAL_ASSIGN_OR_RETURN(double m, t.SuggestFloat("momentum", 0.5, 0.99));
+                          return std::vector<double>{m};
+                        }
+                        return std::vector<double>{0.0};
+                      },
+                      {.n_trials = 20})
                   .ok());
   int with_momentum = 0;
   for (const auto& t : *study->GetTrials()) {
@@ -112,11 +117,13 @@ TEST(StudyTest, ConditionalParametersFallOutOfDefineByRun) {
 
 TEST(StudyTest, PrunedTrialKeepsItsLastReportedValue) {
   auto study = NewStudy(Memory());
-  ASSERT_TRUE(study->Optimize([](Trial& t) -> Result<std::vector<double>> {
-                      for (int step = 0; step < 3; ++step) DIAL_RETURN_IF_ERROR(t.Report(step, 10.0 - step));
-                      return TrialPruned();
-                    },
-                    {.n_trials = 1})
+  ASSERT_TRUE(study
+                  ->Optimize(
+                      [](Trial& t) -> Result<std::vector<double>> {
+                        for (int step = 0; step < 3; ++step) DIAL_RETURN_IF_ERROR(t.Report(step, 10.0 - step));
+                        return TrialPruned();
+                      },
+                      {.n_trials = 1})
                   .ok());
   auto t = study->GetTrials()->at(0);
   EXPECT_EQ(t.state, TrialState::kPruned);
@@ -128,16 +135,23 @@ TEST(StudyTest, PrunedTrialKeepsItsLastReportedValue) {
 TEST(StudyTest, BadObjectiveResultsFailTheTrialWithAReasonAndTheStudyGoesOn) {
   auto study = NewStudy(Memory());
   int call = 0;
-  ASSERT_TRUE(study->Optimize([&](Trial& t) -> Result<std::vector<double>> {
-                      switch (call++) {
-                        case 0: return std::vector<double>{std::nan("")};
-                        case 1: return std::vector<double>{1.0, 2.0};
-                        case 2: return IoError("train.py: checkpoint dir is full");
-                        case 3: throw std::runtime_error("boom");
-                        default: return std::vector<double>{0.5};
-                      }
-                    },
-                    {.n_trials = 5})
+  ASSERT_TRUE(study
+                  ->Optimize(
+                      [&](Trial& t) -> Result<std::vector<double>> {
+                        switch (call++) {
+                          case 0:
+                            return std::vector<double>{std::nan("")};
+                          case 1:
+                            return std::vector<double>{1.0, 2.0};
+                          case 2:
+                            return IoError("train.py: checkpoint dir is full");
+                          case 3:
+                            throw std::runtime_error("boom");
+                          default:
+                            return std::vector<double>{0.5};
+                        }
+                      },
+                      {.n_trials = 5})
                   .ok());
   auto trials = *study->GetTrials();
   ASSERT_EQ(trials.size(), 5u);
@@ -157,14 +171,17 @@ TEST(StudyTest, EnqueuedTrialsRunFirstWithTheirParameters) {
   ASSERT_TRUE(study->EnqueueTrial({{"x", 0.25}, {"opt", std::string("sgd")}}, {{"source", "manual"}}).ok());
   auto waiting = *study->GetTrials(std::vector{TrialState::kWaiting});
   ASSERT_EQ(waiting.size(), 1u);
-  ASSERT_TRUE(study->Optimize([](Trial& t) -> Result<std::vector<double>> {
-                      DIAL_ASSIGN_OR_RETURN(double x, t.SuggestFloat("x", 0, 1));
-                      DIAL_ASSIGN_OR_RETURN(auto opt, t.SuggestCategorical("opt", {std::string("adam"), std::string("sgd")}));
-                      (void)opt;
-                      return std::vector<double>{x};
-                    },
-                    {.n_trials = 2})
-                  .ok());
+  ASSERT_TRUE(
+      study
+          ->Optimize(
+              [](Trial& t) -> Result<std::vector<double>> {
+                DIAL_ASSIGN_OR_RETURN(double x, t.SuggestFloat("x", 0, 1));
+                DIAL_ASSIGN_OR_RETURN(auto opt, t.SuggestCategorical("opt", {std::string("adam"), std::string("sgd")}));
+                (void)opt;
+                return std::vector<double>{x};
+              },
+              {.n_trials = 2})
+          .ok());
   auto trials = *study->GetTrials();
   ASSERT_EQ(trials.size(), 2u);
   EXPECT_EQ(trials[0].state, TrialState::kComplete);
@@ -194,15 +211,15 @@ TEST(StudyTest, LoadChecksDirectionsAndNames) {
   NewStudy(storage, {.study_name = "two", .directions = {StudyDirection::kMinimize, StudyDirection::kMaximize}});
   auto wrong = Study::Load(storage, {.study_name = "two", .directions = {StudyDirection::kMinimize}});
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.status().message(),
-            "study 'two' was created with directions [minimize, maximize], not [minimize]");
+  EXPECT_EQ(wrong.status().message(), "study 'two' was created with directions [minimize, maximize], not [minimize]");
   auto missing = Study::Load(storage, {.study_name = "nope"});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   auto any = Study::Load(storage, {.study_name = "two", .directions = {}});
   ASSERT_TRUE(any.ok());
   EXPECT_TRUE((*any)->is_multi_objective());
-  auto dup = Study::Create(storage, {.study_name = "two", .directions = {StudyDirection::kMinimize, StudyDirection::kMaximize}});
+  auto dup = Study::Create(storage,
+                           {.study_name = "two", .directions = {StudyDirection::kMinimize, StudyDirection::kMaximize}});
   EXPECT_EQ(dup.status().code(), StatusCode::kAlreadyExists);
   auto reuse = Study::Create(storage, {.study_name = "two",
                                        .directions = {StudyDirection::kMinimize, StudyDirection::kMaximize},

@@ -29,8 +29,8 @@ Result<ParamValue> Trial::Suggest(const std::string& name, const Distribution& d
   if (auto d = frozen_.distributions.find(name); d != frozen_.distributions.end()) {
     if (!DistributionEquals(d->second, dist)) {
       return InvalidArgument("parameter '" + name + "' was already suggested in trial " +
-                             std::to_string(frozen_.number) + " as " + DistributionToString(d->second) +
-                             ", now as " + DistributionToString(dist));
+                             std::to_string(frozen_.number) + " as " + DistributionToString(d->second) + ", now as " +
+                             DistributionToString(dist));
     }
     return params_.at(name);
   }
@@ -44,9 +44,10 @@ Result<ParamValue> Trial::Suggest(const std::string& name, const Distribution& d
     if (!v.ok()) return v.status().WithContext("enqueued parameter '" + name + "'");
     internal = *v;
   } else if (IsSingle(dist)) {
-    internal = std::holds_alternative<FloatDistribution>(dist)  ? std::get<FloatDistribution>(dist).low
-               : std::holds_alternative<IntDistribution>(dist) ? static_cast<double>(std::get<IntDistribution>(dist).low)
-                                                               : 0.0;
+    internal = std::holds_alternative<FloatDistribution>(dist) ? std::get<FloatDistribution>(dist).low
+               : std::holds_alternative<IntDistribution>(dist)
+                   ? static_cast<double>(std::get<IntDistribution>(dist).low)
+                   : 0.0;
   } else {
     DIAL_RETURN_IF_ERROR(SampleRelativeIfNeeded());
     auto rel = relative_params_.find(name);

@@ -125,7 +125,8 @@ std::optional<double> MetricNumber(const Json& v) {
 
 std::string StudyDirName(const std::string& study) {
   std::string out;
-  for (unsigned char c : study) out += (std::isalnum(c) || c == '-' || c == '_' || c == '.') ? static_cast<char>(c) : '_';
+  for (unsigned char c : study)
+    out += (std::isalnum(c) || c == '-' || c == '_' || c == '.') ? static_cast<char>(c) : '_';
   if (out.empty() || out == "." || out == "..") out = "_" + out;
   return out;
 }
@@ -211,9 +212,8 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
   DIAL_RETURN_IF_ERROR(options.Validate());
   const std::string study_name = trial.study().name();
   std::error_code ec;
-  fs::path trial_dir = fs::absolute(fs::path(options.trials_dir) / StudyDirName(study_name) /
-                                        std::to_string(trial.number()),
-                                    ec);
+  fs::path trial_dir =
+      fs::absolute(fs::path(options.trials_dir) / StudyDirName(study_name) / std::to_string(trial.number()), ec);
   if (ec) return IoError("trials_dir " + options.trials_dir + ": " + ec.message());
   fs::create_directories(trial_dir, ec);
   if (ec) return IoError("cannot create trial directory " + trial_dir.string() + ": " + ec.message());
@@ -243,7 +243,8 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
     if (!substituted.ok()) {
       // Typically a conditional parameter whose `when` does not hold in this trial: an empty argument would be
       // silently wrong, so the trial fails and says where to read such parameters instead.
-      return TrialFailure(substituted.status().message() + ": this trial has no such parameter (a conditional "
+      return TrialFailure(substituted.status().message() +
+                          ": this trial has no such parameter (a conditional "
                           "parameter is read from $DIAL_PARAMS_FILE rather than placed in the command)");
     }
     argv.push_back(std::move(substituted).value());
@@ -362,8 +363,7 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
       return TrialPruned("pruned at step " + std::to_string(out.last_step));
     }
     auto now = std::chrono::steady_clock::now();
-    if (options.timeout_seconds.has_value() &&
-        now - start >= std::chrono::duration<double>(*options.timeout_seconds)) {
+    if (options.timeout_seconds.has_value() && now - start >= std::chrono::duration<double>(*options.timeout_seconds)) {
       out.stopping = true;
       proc.Terminate(grace, on_line);
       char text[64];
@@ -399,8 +399,8 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
   for (const std::string& m : options.metrics) {
     auto it = out.final_line->find(m);
     if (it == out.final_line->end()) {
-      return fail_with_tail(TrialFailure("metric \"" + m + "\" missing from the final line " +
-                                         ShortLine(SanitizeUtf8(out.final_text))));
+      return fail_with_tail(
+          TrialFailure("metric \"" + m + "\" missing from the final line " + ShortLine(SanitizeUtf8(out.final_text))));
     }
     std::optional<double> v = MetricNumber(*it);
     if (!v.has_value()) {

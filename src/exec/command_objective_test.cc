@@ -2,13 +2,12 @@
 #include "dial/command_objective.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "dial/storage.h"
 #include "dial/study.h"
@@ -21,9 +20,8 @@ using ::testing::HasSubstr;
 class CommandObjectiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dial-cmd-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("dial-cmd-test-" + std::to_string(getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     auto storage = OpenStorage("memory://");
     ASSERT_TRUE(storage.ok());
@@ -68,7 +66,8 @@ echo "hello log"
 echo '{{"step": 1, "loss": 0.9}}'
 echo '{{"step": 2, "loss": 0.7}}'
 echo "{{\"loss\": $1, \"note\": \"$DIAL_PARAM_NAME $DIAL_TRIAL_NUMBER\"}}"
-)", &trial);
+)",
+                         &trial);
   ASSERT_TRUE(values.ok()) << values.status().ToString();
   EXPECT_EQ(*values, std::vector<double>{0.5});
   EXPECT_EQ(trial->frozen().intermediate_values, (std::map<int64_t, double>{{1, 0.9}, {2, 0.7}}));

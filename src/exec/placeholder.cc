@@ -44,22 +44,26 @@ Status Scan(const std::string& arg, const std::function<void(const std::string&)
 
 Result<std::vector<std::string>> PlaceholderNames(const std::string& arg) {
   std::vector<std::string> names;
-  DIAL_RETURN_IF_ERROR(Scan(arg, [](const std::string&) {}, [&](const std::string& name) {
-    names.push_back(name);
-    return Status::Ok();
-  }));
+  DIAL_RETURN_IF_ERROR(Scan(
+      arg, [](const std::string&) {},
+      [&](const std::string& name) {
+        names.push_back(name);
+        return Status::Ok();
+      }));
   return names;
 }
 
 Result<std::string> SubstitutePlaceholders(
     const std::string& arg, const std::function<std::optional<std::string>(const std::string&)>& lookup) {
   std::string out;
-  DIAL_RETURN_IF_ERROR(Scan(arg, [&](const std::string& text) { out += text; }, [&](const std::string& name) {
-    std::optional<std::string> value = lookup(name);
-    if (!value.has_value()) return InvalidArgument("unknown placeholder {" + name + "} in \"" + arg + "\"");
-    out += *value;
-    return Status::Ok();
-  }));
+  DIAL_RETURN_IF_ERROR(Scan(
+      arg, [&](const std::string& text) { out += text; },
+      [&](const std::string& name) {
+        std::optional<std::string> value = lookup(name);
+        if (!value.has_value()) return InvalidArgument("unknown placeholder {" + name + "} in \"" + arg + "\"");
+        out += *value;
+        return Status::Ok();
+      }));
   return out;
 }
 

@@ -231,8 +231,8 @@ ExitInfo Subprocess::Wait() {
 ExitInfo Subprocess::Terminate(std::chrono::duration<double> grace, const OutputLineCallback& callback) {
   if (exit_.has_value()) return *exit_;
   SignalGroup(SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(grace);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(grace);
   while (!HasExited() && std::chrono::steady_clock::now() < deadline) {
     ReadOutput(kExitPollInterval, callback);
   }

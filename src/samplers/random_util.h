@@ -30,7 +30,7 @@ class SplitMix64 {
 // The seed of the stream for one parameter of one trial: a hash of the study seed, the trial number and the
 // parameter name (FNV-1a), mixed so that nearby numbers give unrelated streams.
 inline uint64_t StreamSeed(uint64_t seed, int64_t trial_number, std::string_view name) {
-  uint64_t h = 0xCBF29CE484222325ULL;  // FNV-1a offset basis
+  uint64_t h = 0xCBF29CE484222325ULL;                           // FNV-1a offset basis
   for (unsigned char c : name) h = (h ^ c) * 0x100000001B3ULL;  // FNV-1a prime
   SplitMix64 mix(seed ^ (static_cast<uint64_t>(trial_number) * 0xD1B54A32D192ED03ULL) ^ (h << 1));
   return mix();

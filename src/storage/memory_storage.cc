@@ -139,8 +139,7 @@ class MemoryStorage final : public Storage {
     return id;
   }
 
-  Status SetTrialParam(TrialId trial_id, const std::string& name, double internal,
-                       const Distribution& dist) override {
+  Status SetTrialParam(TrialId trial_id, const std::string& name, double internal, const Distribution& dist) override {
     std::lock_guard<std::mutex> lock(mu_);
     DIAL_ASSIGN_OR_RETURN(TrialRecord * record, FindUpdatableTrial(trial_id));
     StudyRecord& study = studies_.at(record->study_id);
@@ -158,7 +157,10 @@ class MemoryStorage final : public Storage {
     if (state == TrialState::kRunning && trial.state != TrialState::kWaiting) return false;
     DIAL_RETURN_IF_ERROR(si::CheckObjectiveValues(trial_id, values));
     auto& waiting = studies_.at(record->study_id).waiting_ids;
-    if (state == TrialState::kWaiting) waiting.insert(trial_id); else waiting.erase(trial_id);
+    if (state == TrialState::kWaiting)
+      waiting.insert(trial_id);
+    else
+      waiting.erase(trial_id);
     trial.state = state;
     if (!values.empty()) trial.values = values;
     if (state == TrialState::kRunning) trial.datetime_start = std::chrono::system_clock::now();
@@ -254,7 +256,10 @@ class MemoryStorage final : public Storage {
     for (const auto& [key, value] : update.user_attrs) trial.user_attrs[key] = value;
     for (const auto& [key, value] : update.system_attrs) trial.system_attrs[key] = value;
     if (update.state) {
-      if (*update.state == TrialState::kWaiting) study.waiting_ids.insert(trial_id); else study.waiting_ids.erase(trial_id);
+      if (*update.state == TrialState::kWaiting)
+        study.waiting_ids.insert(trial_id);
+      else
+        study.waiting_ids.erase(trial_id);
       trial.state = *update.state;
       if (!update.values.empty()) trial.values = update.values;
       if (trial.state == TrialState::kRunning) trial.datetime_start = std::chrono::system_clock::now();
@@ -306,11 +311,11 @@ class MemoryStorage final : public Storage {
   }
 
   std::mutex mu_;
-  std::map<StudyId, StudyRecord> studies_;                       // GUARDED_BY(mu_)
-  std::unordered_map<std::string, StudyId> study_ids_by_name_;   // GUARDED_BY(mu_)
-  std::unordered_map<TrialId, TrialRecord> trials_;              // GUARDED_BY(mu_)
-  StudyId next_study_id_ = 0;                                    // GUARDED_BY(mu_)
-  TrialId next_trial_id_ = 0;                                    // GUARDED_BY(mu_)
+  std::map<StudyId, StudyRecord> studies_;                      // GUARDED_BY(mu_)
+  std::unordered_map<std::string, StudyId> study_ids_by_name_;  // GUARDED_BY(mu_)
+  std::unordered_map<TrialId, TrialRecord> trials_;             // GUARDED_BY(mu_)
+  StudyId next_study_id_ = 0;                                   // GUARDED_BY(mu_)
+  TrialId next_trial_id_ = 0;                                   // GUARDED_BY(mu_)
 };
 
 }  // namespace

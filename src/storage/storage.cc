@@ -209,8 +209,8 @@ Status CheckParam(const std::string& name, double internal, const Distribution& 
   if (previous) {
     if (Status s = CheckCompatible(*previous, dist); !s.ok()) {
       return InvalidArgument("parameter '" + name + "': " + DistributionToString(dist) +
-                             " is incompatible with the study's earlier " + DistributionToString(*previous) +
-                             " (" + s.message() + ")");
+                             " is incompatible with the study's earlier " + DistributionToString(*previous) + " (" +
+                             s.message() + ")");
     }
   }
   if (!Contains(dist, internal)) {

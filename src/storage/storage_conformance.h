@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "dial/storage.h"
@@ -27,9 +27,7 @@ struct StorageBackend {
 // gtest prints a test's parameter; without this it would dump the bytes of the std::function.
 inline void PrintTo(const StorageBackend& backend, std::ostream* os) { *os << backend.name; }
 
-inline std::string StorageBackendName(const ::testing::TestParamInfo<StorageBackend>& info) {
-  return info.param.name;
-}
+inline std::string StorageBackendName(const ::testing::TestParamInfo<StorageBackend>& info) { return info.param.name; }
 
 class StorageConformanceTest : public ::testing::TestWithParam<StorageBackend> {
  protected:

@@ -44,8 +44,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 const std::vector<StudyDirection> kMinimize = {StudyDirection::kMinimize};
 
-
-
 FloatDistribution LogFloat() { return FloatDistribution{1e-5, 1e-1, std::nullopt, true}; }
 IntDistribution Layers() { return IntDistribution{1, 8, 1, false}; }
 CategoricalDistribution Optimizers() {
@@ -54,7 +52,8 @@ CategoricalDistribution Optimizers() {
 
 TEST_P(StorageConformanceTest, CreatesAndFindsStudies) {
   ASSERT_OK_AND_ASSIGN(StudyId a, storage().CreateNewStudy(kMinimize, "a"));
-  ASSERT_OK_AND_ASSIGN(StudyId b, storage().CreateNewStudy({StudyDirection::kMaximize, StudyDirection::kMinimize}, "b"));
+  ASSERT_OK_AND_ASSIGN(StudyId b,
+                       storage().CreateNewStudy({StudyDirection::kMaximize, StudyDirection::kMinimize}, "b"));
   EXPECT_NE(a, b);
   EXPECT_EQ(*storage().GetStudyIdFromName("a"), a);
   EXPECT_EQ(*storage().GetStudyIdFromName("b"), b);
@@ -89,7 +88,8 @@ TEST_P(StorageConformanceTest, StudyErrors) {
 TEST_P(StorageConformanceTest, EmptyNameGetsOptunaDefault) {
   ASSERT_OK_AND_ASSIGN(StudyId id, storage().CreateNewStudy(kMinimize, ""));
   ASSERT_OK_AND_ASSIGN(std::string name, storage().GetStudyNameFromId(id));
-  EXPECT_THAT(name, ::testing::MatchesRegex("no-name-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_THAT(name,
+              ::testing::MatchesRegex("no-name-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
   ASSERT_OK_AND_ASSIGN(StudyId other, storage().CreateNewStudy(kMinimize, ""));
   EXPECT_NE(*storage().GetStudyNameFromId(other), name);
 }
@@ -131,7 +131,8 @@ TEST_P(StorageConformanceTest, SystemAttrIfAbsentIsCompareAndSet) {
 
 TEST_P(StorageConformanceTest, GetAllStudiesSummarises) {
   ASSERT_OK_AND_ASSIGN(StudyId a, storage().CreateNewStudy(kMinimize, "a"));
-  ASSERT_OK_AND_ASSIGN(StudyId b, storage().CreateNewStudy({StudyDirection::kMaximize, StudyDirection::kMaximize}, "b"));
+  ASSERT_OK_AND_ASSIGN(StudyId b,
+                       storage().CreateNewStudy({StudyDirection::kMaximize, StudyDirection::kMaximize}, "b"));
   ASSERT_OK(storage().SetStudyUserAttr(b, "k", "v"));
   ASSERT_OK(storage().CreateNewTrial(b).status());
   ASSERT_OK(storage().CreateNewTrial(b).status());
@@ -295,8 +296,8 @@ TEST_P(StorageConformanceTest, ParamsKeepValuesAndDistributions) {
   ASSERT_OK(storage().SetTrialParam(tid, "optimizer", 5.0, Optimizers()));
   ASSERT_OK(storage().SetTrialParam(tid, "dropout", 0.75, stepped));
   ASSERT_OK_AND_ASSIGN(FrozenTrial t, storage().GetTrial(tid));
-  EXPECT_EQ(t.params, (std::map<std::string, double>{{"lr", 3.3e-4}, {"layers", 5.0}, {"optimizer", 5.0},
-                                                     {"dropout", 0.75}}));
+  EXPECT_EQ(t.params,
+            (std::map<std::string, double>{{"lr", 3.3e-4}, {"layers", 5.0}, {"optimizer", 5.0}, {"dropout", 0.75}}));
   EXPECT_TRUE(DistributionEquals(t.distributions.at("lr"), LogFloat()));
   EXPECT_TRUE(DistributionEquals(t.distributions.at("layers"), Layers()));
   EXPECT_TRUE(DistributionEquals(t.distributions.at("optimizer"), Optimizers()));
@@ -308,7 +309,8 @@ TEST_P(StorageConformanceTest, IncompatibleDistributionsAreRefused) {
   ASSERT_OK_AND_ASSIGN(StudyId id, storage().CreateNewStudy(kMinimize, "s"));
   ASSERT_OK_AND_ASSIGN(TrialId t0, storage().CreateNewTrial(id));
   ASSERT_OK(storage().SetTrialParam(t0, "x", 0.5, FloatDistribution{0.0, 1.0}));
-  ASSERT_OK(storage().SetTrialParam(t0, "opt", 0.0, CategoricalDistribution{{std::string("adam"), std::string("sgd")}}));
+  ASSERT_OK(
+      storage().SetTrialParam(t0, "opt", 0.0, CategoricalDistribution{{std::string("adam"), std::string("sgd")}}));
   ASSERT_OK_AND_ASSIGN(TrialId t1, storage().CreateNewTrial(id));
   Status kind = storage().SetTrialParam(t1, "x", 1.0, IntDistribution{0, 4});
   EXPECT_EQ(kind.code(), StatusCode::kInvalidArgument);
@@ -347,7 +349,8 @@ TEST_P(StorageConformanceTest, IntermediateValuesKeepNanAndInfinities) {
 }
 
 TEST_P(StorageConformanceTest, ObjectiveValuesKeepInfinitiesAndRefuseNan) {
-  ASSERT_OK_AND_ASSIGN(StudyId id, storage().CreateNewStudy({StudyDirection::kMinimize, StudyDirection::kMaximize}, "s"));
+  ASSERT_OK_AND_ASSIGN(StudyId id,
+                       storage().CreateNewStudy({StudyDirection::kMinimize, StudyDirection::kMaximize}, "s"));
   ASSERT_OK_AND_ASSIGN(TrialId nan_trial, storage().CreateNewTrial(id));
   EXPECT_EQ(storage().SetTrialStateValues(nan_trial, TrialState::kComplete, {1.0, kNan}).status().code(),
             StatusCode::kInvalidArgument);
@@ -530,7 +533,8 @@ TEST_P(StorageConformanceTest, Conveniences) {
   EXPECT_THAT(third.values, ElementsAre(2.0));
   EXPECT_EQ(GetTrialByNumber(storage(), id, 99).status().code(), StatusCode::kNotFound);
 
-  ASSERT_OK_AND_ASSIGN(StudyId mo, storage().CreateNewStudy({StudyDirection::kMinimize, StudyDirection::kMinimize}, "mo"));
+  ASSERT_OK_AND_ASSIGN(StudyId mo,
+                       storage().CreateNewStudy({StudyDirection::kMinimize, StudyDirection::kMinimize}, "mo"));
   EXPECT_EQ(GetBestTrial(storage(), mo).status().code(), StatusCode::kInvalidArgument);
   // (1,4) (2,2) (4,1) are the front; (3,3) is dominated by (2,2); (0,0) is infeasible.
   const std::vector<std::vector<double>> points = {{1, 4}, {3, 3}, {2, 2}, {4, 1}, {0, 0}};

@@ -1,14 +1,13 @@
 // Shared pieces of the dial CLI: the subcommand shape, exit codes, storage opening and value formatting.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
-#include <ostream>
-#include <vector>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
+#include <vector>
 
 #include "dial/distribution.h"
 #include "dial/frozen_trial.h"
@@ -38,6 +37,7 @@ Command AddStudiesCommand(CLI::App& app);
 Command AddTrialsCommand(CLI::App& app);
 Command AddBestCommand(CLI::App& app);
 Command AddDeleteStudyCommand(CLI::App& app);
+Command AddScoreCommand(CLI::App& app);
 
 // Prints "dial: error: MESSAGE" as one line on stderr and returns the exit code for `status`: 2 for bad input
 // (invalid argument, not found, already exists, failed precondition), 130 for Cancelled, else 1.

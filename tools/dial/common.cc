@@ -1,6 +1,4 @@
 // Shared pieces of the dial CLI: exit codes, storage opening, config defaults and value formatting.
-#include "cli.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+
+#include "cli.h"
 
 namespace dial::cli {
 namespace {
@@ -202,7 +202,8 @@ std::string ParamValueToYaml(const ParamValue& v) {
   bool quote = std::any_of(std::begin(kReserved), std::end(kReserved), [&](const char* r) { return lower == r; });
   double number = 0;
   quote = quote || std::from_chars(s.data(), s.data() + s.size(), number).ptr == s.data() + s.size();
-  quote = quote || s.front() == ' ' || s.back() == ' ' || std::string("-?:,[]{}#&*!|>'\"%@`.+").find(s.front()) != std::string::npos;
+  quote = quote || s.front() == ' ' || s.back() == ' ' ||
+          std::string("-?:,[]{}#&*!|>'\"%@`.+").find(s.front()) != std::string::npos;
   quote = quote || s.find(": ") != std::string::npos || s.find(" #") != std::string::npos;
   quote = quote || std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20; });
   if (!quote) return s;

@@ -1,12 +1,11 @@
 // dial: the command-line tool. A thin main: parse the command line, run the chosen subcommand, and turn every
 // failure into one line on stderr and an exit code (0 ok, 2 bad usage or input, 1 failure, 130 interrupted).
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "cli.h"
 
@@ -23,6 +22,7 @@ int main(int argc, char** argv) {
     commands.push_back(dial::cli::AddTrialsCommand(app));
     commands.push_back(dial::cli::AddBestCommand(app));
     commands.push_back(dial::cli::AddDeleteStudyCommand(app));
+    commands.push_back(dial::cli::AddScoreCommand(app));
     // CLI11 would only say that a subcommand is required; name the word it did not know.
     if (argc > 1 && argv[1][0] != '-') {
       const std::string word = argv[1];

@@ -36,7 +36,8 @@ int RunStudies(const StudiesArgs& args) {
   std::vector<std::vector<std::string>> rows;
   for (const StudySummary& s : *studies) {
     std::string directions;
-    for (StudyDirection d : s.directions) directions += (directions.empty() ? "" : ",") + std::string(StudyDirectionName(d));
+    for (StudyDirection d : s.directions)
+      directions += (directions.empty() ? "" : ",") + std::string(StudyDirectionName(d));
     rows.push_back({s.study_name, directions, std::to_string(s.n_trials),
                     s.datetime_start ? FormatTimestamp(*s.datetime_start) : "-"});
   }

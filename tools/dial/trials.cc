@@ -37,7 +37,8 @@ OrderedJson TrialToJson(const FrozenTrial& t) {
     for (double v : t.values) values.push_back(NumberOrNull(v));
   }
   OrderedJson params = OrderedJson::object();
-  for (const auto& [name, value] : t.ExternalParams()) params[name] = OrderedJson::parse(ParamValueToJson(value).dump());
+  for (const auto& [name, value] : t.ExternalParams())
+    params[name] = OrderedJson::parse(ParamValueToJson(value).dump());
   OrderedJson intermediate = OrderedJson::object();
   for (const auto& [step, value] : t.intermediate_values) intermediate[std::to_string(step)] = NumberOrNull(value);
   OrderedJson user_attrs = OrderedJson::object();

@@ -54,7 +54,8 @@ std::string FormatElapsed(double seconds) {
     std::snprintf(buffer, sizeof(buffer), "%lldh%02lldm%02llds", static_cast<long long>(s / 3600),
                   static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
   } else if (s >= 60) {
-    std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+    std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
   } else {
     std::snprintf(buffer, sizeof(buffer), "%.1fs", seconds);
   }
@@ -158,7 +159,8 @@ class Progress {
       states += (states.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(TrialStateName(state));
     }
     if (!states.empty()) out += " (" + states + ")";
-    if (best_value_.has_value()) out += "; best value " + FormatShort(*best_value_) + " (trial " + std::to_string(best_number_) + ")";
+    if (best_value_.has_value())
+      out += "; best value " + FormatShort(*best_value_) + " (trial " + std::to_string(best_number_) + ")";
     return out;
   }
 
@@ -167,9 +169,7 @@ class Progress {
   }
 
  private:
-  double Elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double Elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
   // Caller holds mu_.
   void Draw() {
@@ -200,12 +200,12 @@ class Progress {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::thread ticker_;
-  bool done_ = false;                            // GUARDED_BY(mu_)
-  int64_t finished_ = 0;                         // GUARDED_BY(mu_)
-  int running_ = 1;                              // GUARDED_BY(mu_): one trial at a time in this process
-  std::map<TrialState, int64_t> by_state_;       // GUARDED_BY(mu_)
-  std::optional<double> best_value_;             // GUARDED_BY(mu_)
-  int64_t best_number_ = -1;                     // GUARDED_BY(mu_)
+  bool done_ = false;                                 // GUARDED_BY(mu_)
+  int64_t finished_ = 0;                              // GUARDED_BY(mu_)
+  int running_ = 1;                                   // GUARDED_BY(mu_): one trial at a time in this process
+  std::map<TrialState, int64_t> by_state_;            // GUARDED_BY(mu_)
+  std::optional<double> best_value_;                  // GUARDED_BY(mu_)
+  int64_t best_number_ = -1;                          // GUARDED_BY(mu_)
   std::vector<std::vector<double>> complete_values_;  // GUARDED_BY(mu_)
 };
 
@@ -225,9 +225,8 @@ Status CheckExistingStudy(Storage& storage, StudyId id, const StudyConfig& confi
   DIAL_ASSIGN_OR_RETURN(std::vector<StudyDirection> stored, storage.GetStudyDirections(id));
   if (stored != config.directions) {
     return InvalidArgument(config.source + ": direction(s) [" + DirectionsText(config.directions) +
-                           "] differ from study '" + config.study_name + "' in " + storage.url() +
-                           ", created with [" + DirectionsText(stored) +
-                           "] (choose another study name, or dial delete-study)");
+                           "] differ from study '" + config.study_name + "' in " + storage.url() + ", created with [" +
+                           DirectionsText(stored) + "] (choose another study name, or dial delete-study)");
   }
   DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage.GetAllTrials(id));
   for (const ParamSpec& spec : config.search_space) {
@@ -236,8 +235,8 @@ Status CheckExistingStudy(Storage& storage, StudyId id, const StudyConfig& confi
       if (it == trial.distributions.end()) continue;
       Status compatible = CheckCompatible(it->second, spec.distribution);
       if (!compatible.ok()) {
-        return InvalidArgument(config.source + ":" + std::to_string(spec.line) + ": search_space." + spec.name +
-                               ": " + DistributionToString(spec.distribution) + " conflicts with the distribution " +
+        return InvalidArgument(config.source + ":" + std::to_string(spec.line) + ": search_space." + spec.name + ": " +
+                               DistributionToString(spec.distribution) + " conflicts with the distribution " +
                                DistributionToString(it->second) + " that study '" + config.study_name +
                                "' already uses for it (" + compatible.message() + ")");
       }
@@ -257,7 +256,8 @@ int RunTune(const TuneArgs& args) {
   if (config.study_name.empty()) return ReportError(InvalidArgument("--study: the study file names no study"));
   if (args.n_trials_opt->count() > 0) {
     if (args.n_trials <= 0) {
-      return ReportError(InvalidArgument("--n-trials: must be a positive integer, got " + std::to_string(args.n_trials)));
+      return ReportError(
+          InvalidArgument("--n-trials: must be a positive integer, got " + std::to_string(args.n_trials)));
     }
     config.n_trials = args.n_trials;
   }

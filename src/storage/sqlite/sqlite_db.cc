@@ -81,8 +81,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, int fl
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    Status s = IoError("cannot open sqlite database '" + path + "': " +
-                       (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    Status s = IoError("cannot open sqlite database '" + path +
+                       "': " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
     sqlite3_close_v2(db);
     return s;
   }
@@ -105,8 +105,8 @@ Result<Statement> Database::Prepare(const std::string& sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                                nullptr);
+    int rc =
+        sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db_, rc, path_, "preparing " + sql);
     it = statements_.emplace(sql, stmt).first;
   }

@@ -127,14 +127,23 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 constexpr const char* kCreateIndexSql = "CREATE INDEX IF NOT EXISTS ix_trials_study_id ON trials (study_id);";
 constexpr const char* kIndexName = "ix_trials_study_id";
 
-constexpr const char* kOptunaTables[] = {
-    "studies", "version_info", "study_directions", "study_user_attributes", "study_system_attributes",
-    "trials", "trial_user_attributes", "trial_system_attributes", "trial_params", "trial_values",
-    "trial_intermediate_values", "trial_heartbeats", "alembic_version"};
+constexpr const char* kOptunaTables[] = {"studies",
+                                         "version_info",
+                                         "study_directions",
+                                         "study_user_attributes",
+                                         "study_system_attributes",
+                                         "trials",
+                                         "trial_user_attributes",
+                                         "trial_system_attributes",
+                                         "trial_params",
+                                         "trial_values",
+                                         "trial_intermediate_values",
+                                         "trial_heartbeats",
+                                         "alembic_version"};
 
 std::string Expected() {
-  return "dial knows schema version " + std::to_string(kSchemaVersion) + " with alembic revision '" +
-         kAlembicRevision + "' (Optuna 3.0-3.1)";
+  return "dial knows schema version " + std::to_string(kSchemaVersion) + " with alembic revision '" + kAlembicRevision +
+         "' (Optuna 3.0-3.1)";
 }
 
 }  // namespace
@@ -176,8 +185,8 @@ Result<SchemaState> InspectSchema(Database& db) {
   }
   if (schema_version != std::to_string(kSchemaVersion) || revision != kAlembicRevision || n_revisions != 1) {
     return FailedPrecondition("sqlite database '" + path + "' has schema version " + schema_version +
-                              " and alembic revision '" + revision + "', probably from a newer Optuna; " +
-                              Expected() + ". The database is left untouched; use another file");
+                              " and alembic revision '" + revision + "', probably from a newer Optuna; " + Expected() +
+                              ". The database is left untouched; use another file");
   }
   for (const char* table : kOptunaTables) {
     if (!tables.count(table)) {

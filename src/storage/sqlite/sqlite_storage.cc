@@ -138,10 +138,8 @@ class SqliteStorage final : public Storage {
           Statement direction,
           db_->Prepare("INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, ?)"));
       for (size_t i = 0; i < directions.size(); ++i) {
-        DIAL_RETURN_IF_ERROR(direction.Bind(1, StudyDirectionName(directions[i]))
-                                 .Bind(2, id)
-                                 .Bind(3, static_cast<int64_t>(i))
-                                 .Run());
+        DIAL_RETURN_IF_ERROR(
+            direction.Bind(1, StudyDirectionName(directions[i])).Bind(2, id).Bind(3, static_cast<int64_t>(i)).Run());
         direction.Reset();
       }
       return Status::Ok();
@@ -179,17 +177,17 @@ class SqliteStorage final : public Storage {
 
   Status SetStudyUserAttr(StudyId study_id, const std::string& key, const Json& value) override {
     return SetStudyAttr(
-        "INSERT INTO study_user_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
-        "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
-        study_id, key, value)
+               "INSERT INTO study_user_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+               "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+               study_id, key, value)
         .status();
   }
 
   Status SetStudySystemAttr(StudyId study_id, const std::string& key, const Json& value) override {
     return SetStudyAttr(
-        "INSERT INTO study_system_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
-        "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
-        study_id, key, value)
+               "INSERT INTO study_system_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+               "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+               study_id, key, value)
         .status();
   }
 
@@ -265,11 +263,11 @@ class SqliteStorage final : public Storage {
       for (StudySummary& s : out) {
         DIAL_ASSIGN_OR_RETURN(s.directions, ReadDirections(s.study_id));
         DIAL_ASSIGN_OR_RETURN(
-            s.user_attrs, ReadAttrs("SELECT \"key\", value_json FROM study_user_attributes WHERE study_id = ?",
-                                    s.study_id));
+            s.user_attrs,
+            ReadAttrs("SELECT \"key\", value_json FROM study_user_attributes WHERE study_id = ?", s.study_id));
         DIAL_ASSIGN_OR_RETURN(
-            s.system_attrs, ReadAttrs("SELECT \"key\", value_json FROM study_system_attributes WHERE study_id = ?",
-                                      s.study_id));
+            s.system_attrs,
+            ReadAttrs("SELECT \"key\", value_json FROM study_system_attributes WHERE study_id = ?", s.study_id));
         DIAL_ASSIGN_OR_RETURN(Statement stmt,
                               db_->Prepare("SELECT COUNT(*), MIN(datetime_start) FROM trials WHERE study_id = ?"));
         DIAL_ASSIGN_OR_RETURN(bool row, stmt.Bind(1, s.study_id).Step());
@@ -339,8 +337,7 @@ class SqliteStorage final : public Storage {
     return id;
   }
 
-  Status SetTrialParam(TrialId trial_id, const std::string& name, double internal,
-                       const Distribution& dist) override {
+  Status SetTrialParam(TrialId trial_id, const std::string& name, double internal, const Distribution& dist) override {
     std::lock_guard<std::mutex> lock(mu_);
     return db_->WriteTransaction([&]() -> Status {
       DIAL_ASSIGN_OR_RETURN(TrialRow row, ReadUpdatableTrialRow(trial_id));
@@ -424,9 +421,8 @@ class SqliteStorage final : public Storage {
     std::lock_guard<std::mutex> lock(mu_);
     FrozenTrial out;
     DIAL_RETURN_IF_ERROR(db_->ReadTransaction([&]() -> Status {
-      DIAL_ASSIGN_OR_RETURN(Statement stmt,
-                            db_->Prepare("SELECT study_id, number, state, datetime_start FROM trials "
-                                         "WHERE trial_id = ?"));
+      DIAL_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT study_id, number, state, datetime_start FROM trials "
+                                                         "WHERE trial_id = ?"));
       DIAL_ASSIGN_OR_RETURN(bool row, stmt.Bind(1, trial_id).Step());
       if (!row) return TrialNotFound(trial_id);
       TrialKey key{stmt.Int(0), stmt.Int(1), stmt.Text(2), stmt.Text(3)};
@@ -753,63 +749,59 @@ class SqliteStorage final : public Storage {
       }
       return Status::Ok();
     };
-    DIAL_RETURN_IF_ERROR(read(
-        "SELECT trial_id, datetime_complete FROM trials WHERE trial_id = ?",
-        "SELECT trial_id, datetime_complete FROM trials WHERE study_id = ?",
-        [](FrozenTrial& t, const Statement& s) {
-          if (!s.IsNull(1)) t.datetime_complete = ParseTimestamp(s.Text(1));
-          return Status::Ok();
-        }));
-    DIAL_RETURN_IF_ERROR(read(
-        "SELECT trial_id, param_name, param_value, distribution_json FROM trial_params WHERE trial_id = ?",
-        "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json FROM trial_params p "
-        "JOIN trials t ON p.trial_id = t.trial_id WHERE t.study_id = ?",
-        [this](FrozenTrial& t, const Statement& s) -> Status {
-          DIAL_ASSIGN_OR_RETURN(Distribution dist, ParseDistribution(s.Text(3)));
-          std::string name = s.Text(1);
-          t.params[name] = s.Double(2);
-          t.distributions.insert_or_assign(std::move(name), std::move(dist));
-          return Status::Ok();
-        }));
-    DIAL_RETURN_IF_ERROR(read(
-        "SELECT trial_id, objective, value, value_type FROM trial_values WHERE trial_id = ?",
-        "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v "
-        "JOIN trials t ON v.trial_id = t.trial_id WHERE t.study_id = ?",
-        [](FrozenTrial& t, const Statement& s) {
-          int64_t objective = s.Int(1);
-          if (objective >= 0) {
-            if (t.values.size() <= static_cast<size_t>(objective)) {
-              t.values.resize(objective + 1, std::numeric_limits<double>::quiet_NaN());
-            }
-            t.values[objective] = DecodeValue(s, 2, 3);
-          }
-          return Status::Ok();
-        }));
-    DIAL_RETURN_IF_ERROR(read(
-        "SELECT trial_id, step, intermediate_value, intermediate_value_type FROM trial_intermediate_values "
-        "WHERE trial_id = ?",
-        "SELECT v.trial_id, v.step, v.intermediate_value, v.intermediate_value_type FROM "
-        "trial_intermediate_values v JOIN trials t ON v.trial_id = t.trial_id WHERE t.study_id = ?",
-        [](FrozenTrial& t, const Statement& s) {
-          t.intermediate_values[s.Int(1)] = DecodeValue(s, 2, 3);
-          return Status::Ok();
-        }));
-    DIAL_RETURN_IF_ERROR(read(
-        "SELECT trial_id, \"key\", value_json FROM trial_user_attributes WHERE trial_id = ?",
-        "SELECT a.trial_id, a.\"key\", a.value_json FROM trial_user_attributes a "
-        "JOIN trials t ON a.trial_id = t.trial_id WHERE t.study_id = ?",
-        [](FrozenTrial& t, const Statement& s) {
-          t.user_attrs[s.Text(1)] = ParseAttrJson(s.Text(2));
-          return Status::Ok();
-        }));
-    DIAL_RETURN_IF_ERROR(read(
-        "SELECT trial_id, \"key\", value_json FROM trial_system_attributes WHERE trial_id = ?",
-        "SELECT a.trial_id, a.\"key\", a.value_json FROM trial_system_attributes a "
-        "JOIN trials t ON a.trial_id = t.trial_id WHERE t.study_id = ?",
-        [](FrozenTrial& t, const Statement& s) {
-          t.system_attrs[s.Text(1)] = ParseAttrJson(s.Text(2));
-          return Status::Ok();
-        }));
+    DIAL_RETURN_IF_ERROR(read("SELECT trial_id, datetime_complete FROM trials WHERE trial_id = ?",
+                              "SELECT trial_id, datetime_complete FROM trials WHERE study_id = ?",
+                              [](FrozenTrial& t, const Statement& s) {
+                                if (!s.IsNull(1)) t.datetime_complete = ParseTimestamp(s.Text(1));
+                                return Status::Ok();
+                              }));
+    DIAL_RETURN_IF_ERROR(
+        read("SELECT trial_id, param_name, param_value, distribution_json FROM trial_params WHERE trial_id = ?",
+             "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json FROM trial_params p "
+             "JOIN trials t ON p.trial_id = t.trial_id WHERE t.study_id = ?",
+             [this](FrozenTrial& t, const Statement& s) -> Status {
+               DIAL_ASSIGN_OR_RETURN(Distribution dist, ParseDistribution(s.Text(3)));
+               std::string name = s.Text(1);
+               t.params[name] = s.Double(2);
+               t.distributions.insert_or_assign(std::move(name), std::move(dist));
+               return Status::Ok();
+             }));
+    DIAL_RETURN_IF_ERROR(read("SELECT trial_id, objective, value, value_type FROM trial_values WHERE trial_id = ?",
+                              "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v "
+                              "JOIN trials t ON v.trial_id = t.trial_id WHERE t.study_id = ?",
+                              [](FrozenTrial& t, const Statement& s) {
+                                int64_t objective = s.Int(1);
+                                if (objective >= 0) {
+                                  if (t.values.size() <= static_cast<size_t>(objective)) {
+                                    t.values.resize(objective + 1, std::numeric_limits<double>::quiet_NaN());
+                                  }
+                                  t.values[objective] = DecodeValue(s, 2, 3);
+                                }
+                                return Status::Ok();
+                              }));
+    DIAL_RETURN_IF_ERROR(
+        read("SELECT trial_id, step, intermediate_value, intermediate_value_type FROM trial_intermediate_values "
+             "WHERE trial_id = ?",
+             "SELECT v.trial_id, v.step, v.intermediate_value, v.intermediate_value_type FROM "
+             "trial_intermediate_values v JOIN trials t ON v.trial_id = t.trial_id WHERE t.study_id = ?",
+             [](FrozenTrial& t, const Statement& s) {
+               t.intermediate_values[s.Int(1)] = DecodeValue(s, 2, 3);
+               return Status::Ok();
+             }));
+    DIAL_RETURN_IF_ERROR(read("SELECT trial_id, \"key\", value_json FROM trial_user_attributes WHERE trial_id = ?",
+                              "SELECT a.trial_id, a.\"key\", a.value_json FROM trial_user_attributes a "
+                              "JOIN trials t ON a.trial_id = t.trial_id WHERE t.study_id = ?",
+                              [](FrozenTrial& t, const Statement& s) {
+                                t.user_attrs[s.Text(1)] = ParseAttrJson(s.Text(2));
+                                return Status::Ok();
+                              }));
+    DIAL_RETURN_IF_ERROR(read("SELECT trial_id, \"key\", value_json FROM trial_system_attributes WHERE trial_id = ?",
+                              "SELECT a.trial_id, a.\"key\", a.value_json FROM trial_system_attributes a "
+                              "JOIN trials t ON a.trial_id = t.trial_id WHERE t.study_id = ?",
+                              [](FrozenTrial& t, const Statement& s) {
+                                t.system_attrs[s.Text(1)] = ParseAttrJson(s.Text(2));
+                                return Status::Ok();
+                              }));
     for (const auto& [id, key] : wanted) {
       const FrozenTrial& t = out->at(id);
       if (IsFinished(t.state)) finished_trials_[id] = CachedTrial{key, t};
@@ -820,9 +812,9 @@ class SqliteStorage final : public Storage {
   std::mutex mu_;
   std::unique_ptr<Database> db_;  // GUARDED_BY(mu_)
   const std::string url_;
-  std::unordered_map<TrialId, CachedTrial> finished_trials_;                   // GUARDED_BY(mu_)
+  std::unordered_map<TrialId, CachedTrial> finished_trials_;                     // GUARDED_BY(mu_)
   std::map<std::pair<StudyId, std::string>, Distribution> param_distributions_;  // GUARDED_BY(mu_)
-  std::unordered_map<std::string, Distribution> parsed_distributions_;          // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Distribution> parsed_distributions_;           // GUARDED_BY(mu_)
 };
 
 // Runs a statement that needs no transaction (a PRAGMA) until it stops being busy or the deadline passes.
@@ -856,13 +848,13 @@ Result<std::unique_ptr<Storage>> OpenSqlite(const SqliteStorageOptions& options,
                    "' is not writable: " + std::strerror(errno));
   }
   *created_file = !existed;
-  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Database> db,
-                        Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   db->set_retry_deadline(options.retry_deadline);
   sqlite3_busy_timeout(db->handle(), static_cast<int>(options.busy_timeout.count()));
   // WAL lets readers run beside the one writer and makes a commit one append to the log.
   DIAL_RETURN_IF_ERROR(ExecWithRetry(*db, "PRAGMA journal_mode = WAL", options.retry_deadline));
-  DIAL_RETURN_IF_ERROR(db->Exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+  DIAL_RETURN_IF_ERROR(
+      db->Exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
   // Checked again under the write lock: another process may have created (or stamped) the file meanwhile.
   DIAL_RETURN_IF_ERROR(db->WriteTransaction([&]() -> Status {
     DIAL_ASSIGN_OR_RETURN(sqlite::SchemaState state, sqlite::InspectSchema(*db));

@@ -153,10 +153,12 @@ TEST_F(SqliteStorageTest, NewFileGetsOptunaSchema) {
 
 TEST_F(SqliteStorageTest, StoresOptunaEncodings) {
   ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(Url()));
-  ASSERT_OK_AND_ASSIGN(StudyId id, storage->CreateNewStudy({StudyDirection::kMinimize, StudyDirection::kMaximize}, "enc"));
+  ASSERT_OK_AND_ASSIGN(StudyId id,
+                       storage->CreateNewStudy({StudyDirection::kMinimize, StudyDirection::kMaximize}, "enc"));
   ASSERT_OK_AND_ASSIGN(TrialId tid, storage->CreateNewTrial(id));
   ASSERT_OK(storage->SetTrialParam(tid, "lr", 0.001, FloatDistribution{1e-5, 0.1, std::nullopt, true}));
-  ASSERT_OK(storage->SetTrialParam(tid, "opt", 1.0, CategoricalDistribution{{std::string("adam"), std::string("sgd")}}));
+  ASSERT_OK(
+      storage->SetTrialParam(tid, "opt", 1.0, CategoricalDistribution{{std::string("adam"), std::string("sgd")}}));
   ASSERT_OK(storage->SetTrialIntermediateValue(tid, 0, kNan));
   ASSERT_OK(storage->SetTrialIntermediateValue(tid, 1, -kInf));
   ASSERT_OK(storage->SetTrialIntermediateValue(tid, 2, 0.5));
@@ -167,8 +169,9 @@ TEST_F(SqliteStorageTest, StoresOptunaEncodings) {
             (std::vector<std::string>{"MINIMIZE|0", "MAXIMIZE|1"}));
   EXPECT_EQ(Query(Path(), "SELECT objective, value, value_type FROM trial_values ORDER BY objective"),
             (std::vector<std::string>{"0|NULL|INF_POS", "1|2.5|FINITE"}));
-  EXPECT_EQ(Query(Path(), "SELECT step, intermediate_value, intermediate_value_type FROM trial_intermediate_values "
-                          "ORDER BY step"),
+  EXPECT_EQ(Query(Path(),
+                  "SELECT step, intermediate_value, intermediate_value_type FROM trial_intermediate_values "
+                  "ORDER BY step"),
             (std::vector<std::string>{"0|NULL|NAN", "1|NULL|INF_NEG", "2|0.5|FINITE"}));
   EXPECT_EQ(Query(Path(), "SELECT param_name, param_value FROM trial_params ORDER BY param_name"),
             (std::vector<std::string>{"lr|0.001", "opt|1.0"}));
@@ -227,8 +230,12 @@ void MakeStampedDatabase(const std::string& path, int schema_version, const std:
       "library_version VARCHAR(256));"
       "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY);"
       "CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name VARCHAR(512));"
-      "INSERT INTO version_info VALUES (1, " + std::to_string(schema_version) + ", '4.2.0');"
-      "INSERT INTO alembic_version VALUES ('" + revision + "');"
+      "INSERT INTO version_info VALUES (1, " +
+      std::to_string(schema_version) +
+      ", '4.2.0');"
+      "INSERT INTO alembic_version VALUES ('" +
+      revision +
+      "');"
       "INSERT INTO studies VALUES (1, 'future');";
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
