@@ -14,19 +14,6 @@ uint64_t FreshSeed() {
          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
-std::string NewDefaultStudyName() {
-  // Optuna's default: "no-name-" followed by a random (version 4) UUID.
-  std::mt19937_64 rng(FreshSeed());
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;                         // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-  return std::string("no-name-") + buf;
-}
-
 std::string DirectionsToString(const std::vector<StudyDirection>& dirs) {
   std::string out = "[";
   for (size_t k = 0; k < dirs.size(); ++k) {
@@ -73,16 +60,14 @@ Study::Study(std::shared_ptr<Storage> storage, StudyId id, std::string name, std
 Result<std::unique_ptr<Study>> Study::Create(std::shared_ptr<Storage> storage, const StudyOptions& options) {
   DIAL_RETURN_IF_ERROR(ValidateDirections(options.directions));
   DIAL_ASSIGN_OR_RETURN(Components c, MakeComponents(options));
-  const std::string name = options.study_name.empty() ? NewDefaultStudyName() : options.study_name;
-  auto id = storage->CreateNewStudy(options.directions, name);
+  // An empty name gets Optuna's default "no-name-<uuid4>" from the storage.
+  auto id = storage->CreateNewStudy(options.directions, options.study_name);
   if (!id.ok()) {
-    if (id.status().code() == StatusCode::kAlreadyExists && options.load_if_exists) {
-      StudyOptions load = options;
-      load.study_name = name;
-      return Load(std::move(storage), load);
-    }
+    if (id.status().code() == StatusCode::kAlreadyExists && options.load_if_exists)
+      return Load(std::move(storage), options);
     return id.status();
   }
+  DIAL_ASSIGN_OR_RETURN(std::string name, storage->GetStudyNameFromId(*id));
   return std::unique_ptr<Study>(
       new Study(std::move(storage), *id, name, options.directions, std::move(c.sampler), std::move(c.pruner)));
 }

@@ -228,26 +228,9 @@ class MemoryStorage final : public Storage {
     DIAL_ASSIGN_OR_RETURN(TrialRecord * record, FindUpdatableTrial(trial_id));
     StudyRecord& study = studies_.at(record->study_id);
     FrozenTrial& trial = record->trial;
-    if (!update.values.empty() && !update.state) {
-      return InvalidArgument("trial " + std::to_string(trial_id) + ": values given without a state");
-    }
-    std::map<std::string, Distribution> batch;  // a name repeated within the update is checked against itself
-    for (const auto& [name, internal, dist] : update.params) {
-      std::optional<Distribution> previous = PreviousDistribution(study, name);
-      if (!previous) {
-        auto it = batch.find(name);
-        if (it != batch.end()) previous = it->second;
-      }
-      DIAL_RETURN_IF_ERROR(si::CheckParam(name, internal, dist, previous));
-      batch.emplace(name, dist);
-    }
-    if (update.state) {
-      if (*update.state == TrialState::kRunning && trial.state != TrialState::kWaiting) {
-        return FailedPrecondition("trial " + std::to_string(trial_id) +
-                                  " cannot move to RUNNING: it is no longer WAITING (another worker took it)");
-      }
-      DIAL_RETURN_IF_ERROR(si::CheckObjectiveValues(trial_id, update.values));
-    }
+    DIAL_RETURN_IF_ERROR(si::CheckTrialUpdate(trial_id, trial.state, update, [&](const std::string& name) {
+      return Result<std::optional<Distribution>>(PreviousDistribution(study, name));
+    }));
     for (const auto& [name, internal, dist] : update.params) {
       study.param_distributions.emplace(name, dist);
       trial.params[name] = internal;

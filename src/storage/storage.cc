@@ -222,5 +222,29 @@ Status CheckParam(const std::string& name, double internal, const Distribution& 
   return Status::Ok();
 }
 
+Status CheckTrialUpdate(TrialId trial_id, TrialState current, const Storage::TrialUpdate& update,
+                        const std::function<Result<std::optional<Distribution>>(const std::string&)>& previous) {
+  if (!update.values.empty() && !update.state) {
+    return InvalidArgument("trial " + std::to_string(trial_id) + ": values given without a state");
+  }
+  std::map<std::string, Distribution> batch;  // a name repeated within the update is checked against itself
+  for (const auto& [name, internal, dist] : update.params) {
+    DIAL_ASSIGN_OR_RETURN(std::optional<Distribution> earlier, previous(name));
+    if (!earlier) {
+      if (auto it = batch.find(name); it != batch.end()) earlier = it->second;
+    }
+    DIAL_RETURN_IF_ERROR(CheckParam(name, internal, dist, earlier));
+    batch.emplace(name, dist);
+  }
+  if (update.state) {
+    if (*update.state == TrialState::kRunning && current != TrialState::kWaiting) {
+      return FailedPrecondition("trial " + std::to_string(trial_id) +
+                                " cannot move to RUNNING: it is no longer WAITING (another worker took it)");
+    }
+    DIAL_RETURN_IF_ERROR(CheckObjectiveValues(trial_id, update.values));
+  }
+  return Status::Ok();
+}
+
 }  // namespace storage_internal
 }  // namespace dial

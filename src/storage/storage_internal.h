@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include "dial/frozen_trial.h"
 #include "dial/status.h"
+#include "dial/storage.h"
 
 namespace dial::storage_internal {
 
@@ -30,6 +32,13 @@ Status FinishedTrialError(TrialId trial_id, int64_t number, TrialState state);
 // (`previous`, when the study has one): InvalidArgument naming the parameter.
 Status CheckParam(const std::string& name, double internal, const Distribution& dist,
                   const std::optional<Distribution>& previous);
+
+// Checks a whole Storage::TrialUpdate before anything of it is written, so that a bad update leaves the trial as
+// it was: values only with a state, every parameter against its distribution and the study's earlier one
+// (`previous(name)`, nullopt when the study has none) or an earlier one of the same update, a move to RUNNING
+// only from WAITING (FailedPrecondition), well-formed objective values.
+Status CheckTrialUpdate(TrialId trial_id, TrialState current, const Storage::TrialUpdate& update,
+                        const std::function<Result<std::optional<Distribution>>(const std::string&)>& previous);
 
 // True when `trial` is in one of `states` (or `states` is nullopt: no filter).
 inline bool StateMatches(TrialState state, const std::optional<std::vector<TrialState>>& states) {

@@ -75,9 +75,7 @@ int RunBest(const BestArgs& args) {
 Command AddBestCommand(CLI::App& app) {
   auto args = std::make_shared<BestArgs>();
   CLI::App* sub = app.add_subcommand("best", "Print the best params as YAML (the Pareto set for several objectives)");
-  sub->add_option("--storage", args->storage, "Storage URL (default: the study file's, else sqlite:///dial.db)");
-  sub->add_option("--config,-c", args->config, "A study file whose storage and study name to use");
-  sub->add_option("--study", args->study, "The study");
+  AddStudyOptions(sub, &args->storage, &args->config, &args->study);
   return {sub, [args] { return RunBest(*args); }};
 }
 

@@ -39,6 +39,11 @@ Command AddBestCommand(CLI::App& app);
 Command AddDeleteStudyCommand(CLI::App& app);
 Command AddScoreCommand(CLI::App& app);
 
+// Adds the options every study-reading command takes: --storage, --config (whose storage and study name are
+// the defaults) and, when `study` is given, --study with `study_help`.
+void AddStudyOptions(CLI::App* sub, std::string* storage, std::string* config, std::string* study = nullptr,
+                     const std::string& study_help = "The study");
+
 // Prints "dial: error: MESSAGE" as one line on stderr and returns the exit code for `status`: 2 for bad input
 // (invalid argument, not found, already exists, failed precondition), 130 for Cancelled, else 1.
 int ReportError(const Status& status);

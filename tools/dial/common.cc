@@ -222,4 +222,12 @@ std::string JoinValues(const std::vector<double>& values) {
   return out;
 }
 
+void AddStudyOptions(CLI::App* sub, std::string* storage, std::string* config, std::string* study,
+                     const std::string& study_help) {
+  sub->add_option("--storage", *storage, "Storage URL (default: the study file's, else sqlite:///dial.db)");
+  sub->add_option("--config,-c", *config,
+                  study ? "A study file whose storage and study name to use" : "A study file whose storage to use");
+  if (study) sub->add_option("--study", *study, study_help);
+}
+
 }  // namespace dial::cli

@@ -34,9 +34,7 @@ int RunDeleteStudy(const DeleteArgs& args) {
 Command AddDeleteStudyCommand(CLI::App& app) {
   auto args = std::make_shared<DeleteArgs>();
   CLI::App* sub = app.add_subcommand("delete-study", "Delete a study and all its trials");
-  sub->add_option("--storage", args->storage, "Storage URL (default: the study file's, else sqlite:///dial.db)");
-  sub->add_option("--config,-c", args->config, "A study file whose storage and study name to use");
-  sub->add_option("--study", args->study, "The study to delete");
+  AddStudyOptions(sub, &args->storage, &args->config, &args->study, "The study to delete");
   return {sub, [args] { return RunDeleteStudy(*args); }};
 }
 

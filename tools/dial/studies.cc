@@ -50,8 +50,7 @@ int RunStudies(const StudiesArgs& args) {
 Command AddStudiesCommand(CLI::App& app) {
   auto args = std::make_shared<StudiesArgs>();
   CLI::App* sub = app.add_subcommand("studies", "List the studies in a storage");
-  sub->add_option("--storage", args->storage, "Storage URL (default: the study file's, else sqlite:///dial.db)");
-  sub->add_option("--config,-c", args->config, "A study file whose storage to use");
+  AddStudyOptions(sub, &args->storage, &args->config);
   sub->add_option("--format", args->format, "table or json")->check(CLI::IsMember({"table", "json"}));
   return {sub, [args] { return RunStudies(*args); }};
 }

@@ -151,9 +151,7 @@ int RunTrials(const TrialsArgs& args) {
 Command AddTrialsCommand(CLI::App& app) {
   auto args = std::make_shared<TrialsArgs>();
   CLI::App* sub = app.add_subcommand("trials", "List a study's trials");
-  sub->add_option("--storage", args->storage, "Storage URL (default: the study file's, else sqlite:///dial.db)");
-  sub->add_option("--config,-c", args->config, "A study file whose storage and study name to use");
-  sub->add_option("--study", args->study, "The study");
+  AddStudyOptions(sub, &args->storage, &args->config, &args->study);
   sub->add_option("--format", args->format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
   return {sub, [args] { return RunTrials(*args); }};
 }

@@ -379,30 +379,13 @@ class SqliteStorage final : public Storage {
   }
 
   Status UpdateTrial(TrialId trial_id, const TrialUpdate& update) override {
-    if (!update.values.empty() && !update.state) {
-      return InvalidArgument("trial " + std::to_string(trial_id) + ": values given without a state");
-    }
     std::lock_guard<std::mutex> lock(mu_);
     return db_->WriteTransaction([&]() -> Status {
       DIAL_ASSIGN_OR_RETURN(TrialRow row, ReadUpdatableTrialRow(trial_id));
       // Check everything before the first write; a failed check also rolls the transaction back.
-      std::map<std::string, Distribution> batch;
-      for (const auto& [name, internal, dist] : update.params) {
-        DIAL_ASSIGN_OR_RETURN(std::optional<Distribution> previous, PreviousDistribution(row.study_id, name));
-        if (!previous) {
-          auto it = batch.find(name);
-          if (it != batch.end()) previous = it->second;
-        }
-        DIAL_RETURN_IF_ERROR(si::CheckParam(name, internal, dist, previous));
-        batch.emplace(name, dist);
-      }
-      if (update.state) {
-        if (*update.state == TrialState::kRunning && row.state != TrialState::kWaiting) {
-          return FailedPrecondition("trial " + std::to_string(trial_id) +
-                                    " cannot move to RUNNING: it is no longer WAITING (another worker took it)");
-        }
-        DIAL_RETURN_IF_ERROR(si::CheckObjectiveValues(trial_id, update.values));
-      }
+      DIAL_RETURN_IF_ERROR(si::CheckTrialUpdate(trial_id, row.state, update, [&](const std::string& name) {
+        return PreviousDistribution(row.study_id, name);
+      }));
       for (const auto& [name, internal, dist] : update.params) {
         DIAL_RETURN_IF_ERROR(WriteParam(trial_id, name, internal, dist));
       }
