@@ -2,8 +2,10 @@
 // API, and dumps any study as dial reads it, as JSON, so that Python can compare dial's view of a database
 // with Optuna's field by field.
 //
-//   optuna_interop_tool write DB_PATH      writes the studies "dial_single" and "dial_multi"
-//   optuna_interop_tool dump DB_PATH STUDY prints the study as dial reads it
+//   optuna_interop_tool write DB      writes the studies "dial_single" and "dial_multi"
+//   optuna_interop_tool dump DB STUDY prints the study as dial reads it
+//
+// DB is a SQLite file path or any storage URL (sqlite:///..., postgresql://...).
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -142,13 +144,15 @@ Status Write(Storage& storage) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string usage = "usage: optuna_interop_tool write DB_PATH | dump DB_PATH STUDY";
+  const std::string usage = "usage: optuna_interop_tool write DB | dump DB STUDY  (DB: a SQLite path or a storage URL)";
   if (argc < 3) {
     std::cerr << usage << "\n";
     return 2;
   }
   const std::string command = argv[1];
-  Result<std::shared_ptr<Storage>> storage = OpenStorage(std::string("sqlite:///") + argv[2]);
+  const std::string db = argv[2];
+  Result<std::shared_ptr<Storage>> storage =
+      OpenStorage(db.find("://") != std::string::npos ? db : std::string("sqlite:///") + db);
   if (!storage.ok()) {
     std::cerr << storage.status().ToString() << "\n";
     return 1;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,39 @@ struct MedianPrunerOptions {
   Status Validate() const;
 };
 std::unique_ptr<Pruner> NewMedianPruner(const MedianPrunerOptions& options);
+
+// The median pruner at any percentile (Optuna's PercentilePruner): prunes a trial whose best value so far is
+// worse than the `percentile`-th percentile of the COMPLETE trials' values at the same step (for a maximised
+// objective, the (100 − percentile)-th: percentile 25 keeps the best quarter either way round).
+struct PercentilePrunerOptions {
+  double percentile = 50.0;  // in [0, 100]
+  int n_startup_trials = 5;
+  int n_warmup_steps = 0;
+  int interval_steps = 1;
+  int n_min_trials = 1;
+  Status Validate() const;
+};
+std::unique_ptr<Pruner> NewPercentilePruner(const PercentilePrunerOptions& options);
+
+// Prunes a trial whose latest value is outside [lower, upper], or is NaN or infinite (a diverged run), from
+// step n_warmup_steps on, checked every interval_steps (Optuna's ThresholdPruner, plus infinities).
+struct ThresholdPrunerOptions {
+  std::optional<double> lower;
+  std::optional<double> upper;
+  int n_warmup_steps = 0;
+  int interval_steps = 1;
+  Status Validate() const;  // lower ≤ upper, steps ≥ 0 / ≥ 1
+};
+std::unique_ptr<Pruner> NewThresholdPruner(const ThresholdPrunerOptions& options);
+
+// Patience around another pruner (Optuna's PatientPruner): while the trial's best value over its last
+// `patience` + 1 reports improved on its best before them by at least `min_delta`, never prune; otherwise
+// defer to `wrapped` (prune outright when there is none).
+struct PatientPrunerOptions {
+  int patience = 0;
+  double min_delta = 0.0;  // ≥ 0
+  Status Validate() const;
+};
+std::unique_ptr<Pruner> NewPatientPruner(const PatientPrunerOptions& options, std::unique_ptr<Pruner> wrapped);
 
 }  // namespace dial

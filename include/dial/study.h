@@ -83,7 +83,7 @@ class Trial {
 struct StudyOptions {
   std::string study_name;  // empty: Optuna's default "no-name-<uuid4>"
   std::vector<StudyDirection> directions = {StudyDirection::kMinimize};
-  std::string sampler = "random";
+  std::string sampler = "auto";
   Json sampler_options = Json::object();
   std::string pruner = "nop";
   Json pruner_options = Json::object();

@@ -60,7 +60,7 @@ struct StudyConfig {
   std::vector<std::string> metrics;  // one per direction; default {"value"} for one direction
   std::optional<int64_t> n_trials;
   std::optional<double> timeout_seconds;
-  std::string sampler = "random";
+  std::string sampler = "auto";
   Json sampler_options = Json::object();
   std::string pruner = "nop";
   Json pruner_options = Json::object();

@@ -102,7 +102,7 @@ TEST(StudyConfigTest, DefaultsAndBareListTypes) {
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->directions, std::vector<StudyDirection>{StudyDirection::kMinimize});
   EXPECT_EQ(config->metrics, std::vector<std::string>{"value"});
-  EXPECT_EQ(config->sampler, "random");
+  EXPECT_EQ(config->sampler, "auto");
   EXPECT_EQ(config->pruner, "nop");
   EXPECT_FALSE(config->n_trials.has_value());
   // The builtin's own domain: x0 ∈ [-5, 10], x1 ∈ [0, 15].

@@ -1,5 +1,6 @@
-// The median pruner (Optuna 3.1's MedianPruner, i.e. its PercentilePruner at 50): stops a trial whose best
-// intermediate value so far is worse than the median of the COMPLETE trials' values at the same step.
+// The percentile pruner and its special case the median pruner (Optuna 3.1's PercentilePruner and MedianPruner):
+// stops a trial whose best intermediate value so far is worse than the given percentile of the COMPLETE
+// trials' values at the same step.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -9,46 +10,40 @@
 #include "dial/pruner.h"
 #include "dial/study.h"
 #include "pruners/builtin_pruners.h"
+#include "pruners/pruner_util.h"
 #include "samplers/component_options.h"
 
 namespace dial {
 namespace {
 
-// The median with linear interpolation between the two middle values (NumPy's default percentile).
-double Median(std::vector<double> values) {
+// The q-th percentile (0 ≤ q ≤ 100) with linear interpolation between the closest ranks (NumPy's default):
+// position p = q/100 · (n − 1), value = v[⌊p⌋] + (p − ⌊p⌋)(v[⌊p⌋+1] − v[⌊p⌋]).
+double Percentile(std::vector<double> values, double q) {
   std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  const double pos = q / 100.0 * static_cast<double>(values.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
 }
 
-// True when `step` is the first report at or after the latest pruning checkpoint (warm-up + k·interval): a
-// trial reporting every step is then checked every `interval_steps`, and one reporting sparsely is checked
-// at the first report past each checkpoint rather than never.
-bool IsFirstInIntervalStep(int64_t step, const std::map<int64_t, double>& reported, int64_t warmup, int64_t interval) {
-  const int64_t checkpoint = (step - warmup) / interval * interval + warmup;
-  int64_t previous = -1;  // the latest earlier-reported step, as Optuna counts it
-  for (const auto& [s, v] : reported) {
-    if (s != step && s > previous) previous = s;
-  }
-  return previous < checkpoint;
-}
-
-class MedianPruner final : public Pruner {
+class PercentilePruner final : public Pruner {
  public:
-  explicit MedianPruner(const MedianPrunerOptions& options) : options_(options) {}
+  PercentilePruner(std::string name, const PercentilePrunerOptions& options)
+      : name_(std::move(name)), options_(options) {}
 
-  std::string Name() const override { return "median"; }
+  std::string Name() const override { return name_; }
 
   Result<bool> Prune(const Study& study, const FrozenTrial& trial) override {
     if (study.is_multi_objective()) {
-      return FailedPrecondition("pruner 'median' cannot prune a study with " +
+      return FailedPrecondition("pruner '" + name_ + "' cannot prune a study with " +
                                 std::to_string(study.directions().size()) +
                                 " objectives: it compares single intermediate values");
     }
     if (trial.intermediate_values.empty()) return false;
     const int64_t step = trial.intermediate_values.rbegin()->first;
     if (step < options_.n_warmup_steps) return false;
-    if (!IsFirstInIntervalStep(step, trial.intermediate_values, options_.n_warmup_steps, options_.interval_steps)) {
+    if (!internal::IsFirstInIntervalStep(step, trial.intermediate_values, options_.n_warmup_steps,
+                                         options_.interval_steps)) {
       return false;
     }
     DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> completed,
@@ -75,45 +70,72 @@ class MedianPruner final : public Pruner {
       if (!std::isnan(it->second)) others.push_back(it->second);
     }
     if (n_reported < options_.n_min_trials || others.empty()) return false;
-    const double median = Median(std::move(others));
-    return maximize ? best < median : best > median;
+    // For a maximised value the bar is the (100 − q)-th percentile: "keep the top q %" either way round.
+    const double bar = Percentile(std::move(others), maximize ? 100.0 - options_.percentile : options_.percentile);
+    return maximize ? best < bar : best > bar;
   }
 
  private:
-  MedianPrunerOptions options_;
+  std::string name_;
+  PercentilePrunerOptions options_;
 };
+
+PercentilePrunerOptions AsPercentile(const MedianPrunerOptions& m) {
+  PercentilePrunerOptions p;
+  p.percentile = 50.0;
+  p.n_startup_trials = m.n_startup_trials;
+  p.n_warmup_steps = m.n_warmup_steps;
+  p.interval_steps = m.interval_steps;
+  p.n_min_trials = m.n_min_trials;
+  return p;
+}
+
+Status ValidateCommon(const std::string& name, int n_startup_trials, int n_warmup_steps, int interval_steps,
+                      int n_min_trials) {
+  const std::string what = "pruner '" + name + "': ";
+  if (n_startup_trials < 0) {
+    return InvalidArgument(what + "n_startup_trials must be >= 0, got " + std::to_string(n_startup_trials));
+  }
+  if (n_warmup_steps < 0) {
+    return InvalidArgument(what + "n_warmup_steps must be >= 0, got " + std::to_string(n_warmup_steps));
+  }
+  if (interval_steps < 1) {
+    return InvalidArgument(what + "interval_steps must be >= 1, got " + std::to_string(interval_steps));
+  }
+  if (n_min_trials < 1) return InvalidArgument(what + "n_min_trials must be >= 1, got " + std::to_string(n_min_trials));
+  return Status::Ok();
+}
 
 }  // namespace
 
 Status MedianPrunerOptions::Validate() const {
-  if (n_startup_trials < 0) {
-    return InvalidArgument("pruner 'median': n_startup_trials must be >= 0, got " + std::to_string(n_startup_trials));
+  return ValidateCommon("median", n_startup_trials, n_warmup_steps, interval_steps, n_min_trials);
+}
+
+Status PercentilePrunerOptions::Validate() const {
+  if (!(percentile >= 0.0 && percentile <= 100.0)) {
+    return InvalidArgument("pruner 'percentile': percentile must be in [0, 100], got " + std::to_string(percentile));
   }
-  if (n_warmup_steps < 0) {
-    return InvalidArgument("pruner 'median': n_warmup_steps must be >= 0, got " + std::to_string(n_warmup_steps));
-  }
-  if (interval_steps < 1) {
-    return InvalidArgument("pruner 'median': interval_steps must be >= 1, got " + std::to_string(interval_steps));
-  }
-  if (n_min_trials < 1) {
-    return InvalidArgument("pruner 'median': n_min_trials must be >= 1, got " + std::to_string(n_min_trials));
-  }
-  return Status::Ok();
+  return ValidateCommon("percentile", n_startup_trials, n_warmup_steps, interval_steps, n_min_trials);
 }
 
 std::unique_ptr<Pruner> NewMedianPruner(const MedianPrunerOptions& options) {
   assert(options.Validate().ok() && "NewMedianPruner needs valid options");
-  return std::make_unique<MedianPruner>(options);
+  return std::make_unique<PercentilePruner>("median", AsPercentile(options));
+}
+
+std::unique_ptr<Pruner> NewPercentilePruner(const PercentilePrunerOptions& options) {
+  assert(options.Validate().ok() && "NewPercentilePruner needs valid options");
+  return std::make_unique<PercentilePruner>("percentile", options);
 }
 
 namespace internal {
+namespace {
 
-Result<std::unique_ptr<Pruner>> CreateMedianPrunerFromJson(const Json& options) {
-  const std::string what = "pruner 'median'";
-  DIAL_RETURN_IF_ERROR(
-      CheckOptionKeys(what, options, {"n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"}));
+// The options median and percentile share, read into `opts` (a MedianPrunerOptions or PercentilePrunerOptions).
+template <typename Options>
+Status ReadCommonOptions(const std::string& what, const Json& options, Options& opts) {
   constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-  MedianPrunerOptions opts;
   DIAL_ASSIGN_OR_RETURN(opts.n_startup_trials,
                         GetIntOption(what, options, "n_startup_trials", opts.n_startup_trials, 0, kIntMax));
   DIAL_ASSIGN_OR_RETURN(opts.n_warmup_steps,
@@ -121,8 +143,33 @@ Result<std::unique_ptr<Pruner>> CreateMedianPrunerFromJson(const Json& options) 
   DIAL_ASSIGN_OR_RETURN(opts.interval_steps,
                         GetIntOption(what, options, "interval_steps", opts.interval_steps, 1, kIntMax));
   DIAL_ASSIGN_OR_RETURN(opts.n_min_trials, GetIntOption(what, options, "n_min_trials", opts.n_min_trials, 1, kIntMax));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pruner>> CreateMedianPrunerFromJson(const Json& options) {
+  const std::string what = "pruner 'median'";
+  DIAL_RETURN_IF_ERROR(
+      CheckOptionKeys(what, options, {"n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"}));
+  MedianPrunerOptions opts;
+  DIAL_RETURN_IF_ERROR(ReadCommonOptions(what, options, opts));
   DIAL_RETURN_IF_ERROR(opts.Validate());
   return NewMedianPruner(opts);
+}
+
+Result<std::unique_ptr<Pruner>> CreatePercentilePrunerFromJson(const Json& options) {
+  const std::string what = "pruner 'percentile'";
+  DIAL_RETURN_IF_ERROR(CheckOptionKeys(
+      what, options, {"percentile", "n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"}));
+  PercentilePrunerOptions opts;
+  if (!options.is_object() || !options.contains("percentile")) {
+    return InvalidArgument(what + ": needs 'percentile' (0–100: prune trials worse than this percentile)");
+  }
+  DIAL_ASSIGN_OR_RETURN(opts.percentile, GetDoubleOption(what, options, "percentile", 50.0));
+  DIAL_RETURN_IF_ERROR(ReadCommonOptions(what, options, opts));
+  DIAL_RETURN_IF_ERROR(opts.Validate());
+  return NewPercentilePruner(opts);
 }
 
 }  // namespace internal

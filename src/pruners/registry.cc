@@ -21,6 +21,9 @@ PrunerRegistry& Registry() {
     auto* r = new PrunerRegistry;  // never destroyed: pruners may be created during static destruction
     r->factories["nop"] = &internal::CreateNopPrunerFromJson;
     r->factories["median"] = &internal::CreateMedianPrunerFromJson;
+    r->factories["percentile"] = &internal::CreatePercentilePrunerFromJson;
+    r->factories["threshold"] = &internal::CreateThresholdPrunerFromJson;
+    r->factories["patient"] = &internal::CreatePatientPrunerFromJson;
     return r;
   }();
   return *registry;

@@ -65,6 +65,26 @@ inline Result<int64_t> GetIntOption(const std::string& what, const nlohmann::jso
   return out;
 }
 
+// The number option `key` (finite), or `fallback` when absent.
+inline Result<double> GetDoubleOption(const std::string& what, const nlohmann::json& options, const std::string& key,
+                                      double fallback) {
+  if (!options.is_object() || !options.contains(key)) return fallback;
+  const nlohmann::json& v = options.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>())) {
+    return InvalidArgument(what + ": option '" + key + "' must be a finite number, got " + v.dump());
+  }
+  return v.get<double>();
+}
+
+// The true/false option `key`, or `fallback` when absent.
+inline Result<bool> GetBoolOption(const std::string& what, const nlohmann::json& options, const std::string& key,
+                                  bool fallback) {
+  if (!options.is_object() || !options.contains(key)) return fallback;
+  const nlohmann::json& v = options.at(key);
+  if (!v.is_boolean()) return InvalidArgument(what + ": option '" + key + "' must be true or false, got " + v.dump());
+  return v.get<bool>();
+}
+
 // The `seed` option (a non-negative integer) when given, else the study's seed.
 inline Result<uint64_t> GetSeedOption(const std::string& what, const nlohmann::json& options, uint64_t study_seed) {
   if (!options.is_object() || !options.contains("seed")) return study_seed;

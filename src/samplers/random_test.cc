@@ -203,7 +203,7 @@ TEST_F(RandomSamplerTest, ValueDependsOnlyOnSeedTrialNumberAndName) {
 TEST_F(RandomSamplerTest, WorkersSharingASeedDoNotRepeatEachOther) {
   // Two Study objects (two workers) on one study with one seed: their trials get different numbers, and so
   // different parameters; with a per-sampler stream they would have proposed the same sequence.
-  StudyOptions opts{.study_name = "shared", .seed = 42, .load_if_exists = true};
+  StudyOptions opts{.study_name = "shared", .sampler = "random", .seed = 42, .load_if_exists = true};
   auto w1 = testing_util::NewStudy(storage_, opts);
   auto w2 = testing_util::NewStudy(storage_, opts);
   std::set<double> seen;

@@ -22,6 +22,13 @@ SamplerRegistry& Registry() {
     auto* r = new SamplerRegistry;  // never destroyed: samplers may be created during static destruction
     r->factories["random"] = &internal::CreateRandomSamplerFromJson;
     r->factories["grid"] = &internal::CreateGridSamplerFromJson;
+    r->factories["tpe"] = &internal::CreateTpeSamplerFromJson;
+    r->factories["gp"] = &internal::CreateGpSamplerFromJson;
+    r->factories["cmaes"] = &internal::CreateCmaesSamplerFromJson;
+    r->factories["qmc"] = &internal::CreateQmcSamplerFromJson;
+    r->factories["nsga2"] = &internal::CreateNsga2SamplerFromJson;
+    r->factories["staged"] = &internal::CreateStagedSamplerFromJson;
+    r->factories["auto"] = &internal::CreateAutoSamplerFromJson;
     return r;
   }();
   return *registry;

@@ -11,6 +11,7 @@
 
 #include "dial/study.h"
 #include "storage/memory_storage.h"
+#include "storage/postgres/postgres_storage.h"
 #include "storage/sqlite/sqlite_storage.h"
 #include "storage/storage_internal.h"
 
@@ -46,6 +47,13 @@ void RegisterBuiltinStorages() {
       DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewSqliteStorage(options));
       return std::shared_ptr<Storage>(std::move(storage));
     });
+    for (const char* scheme : {"postgresql", "postgres", "postgresql+psycopg2"}) {
+      registry.factories.emplace(scheme, [](const std::string& url) -> Result<std::shared_ptr<Storage>> {
+        DIAL_ASSIGN_OR_RETURN(PostgresStorageOptions options, ParsePostgresUrl(url));
+        DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewPostgresStorage(options));
+        return std::shared_ptr<Storage>(std::move(storage));
+      });
+    }
   });
 }
 

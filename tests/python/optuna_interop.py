@@ -1,28 +1,36 @@
 #!/usr/bin/python3
-"""Optuna interop checks for dial's SQLite storage, run with Debian's /usr/bin/python3 (python3-optuna 3.1).
+"""Optuna interop checks for dial's SQLite and PostgreSQL storages, run with Debian's /usr/bin/python3
+(python3-optuna 3.1, python3-psycopg2).
 
-  optuna_interop.py dial_to_optuna TOOL WORKDIR   dial writes studies; Optuna loads them and must see every
-                                                  field as dial wrote it; Optuna then adds trials and dial must
-                                                  read them back the same.
-  optuna_interop.py optuna_to_dial TOOL WORKDIR   Optuna writes studies (random sampler, pruned and failed trials,
-                                                  several objectives, an enqueued trial, attributes, old
-                                                  distribution names); dial must read every field as Optuna does.
-  optuna_interop.py write_optuna DB               only writes the Optuna studies (used by the C++ reader test).
-  optuna_interop.py write_newer DB                writes an Optuna study, then stamps it as a newer Optuna would
-                                                  after `optuna storage upgrade` (alembic v3.2.0.a).
+  optuna_interop.py dial_to_optuna TOOL WORKDIR [--postgres URL_FILE]
+      dial writes studies; Optuna loads them and must see every field as dial wrote it; Optuna then adds trials
+      and dial must read them back the same.
+  optuna_interop.py optuna_to_dial TOOL WORKDIR [--postgres URL_FILE]
+      Optuna writes studies (random sampler, pruned and failed trials, several objectives, an enqueued trial,
+      attributes, old distribution names); dial must read every field as Optuna does.
+  optuna_interop.py postgres_schema TOOL WORKDIR --postgres URL_FILE
+      dial and Optuna each create the schema in an empty PostgreSQL database; the two catalogs (columns and their
+      types, enum types, constraints, indexes, sequences, version rows) must be the same, but for dial's index
+      ix_trials_study_id.
+  optuna_interop.py write_optuna DB   only writes the Optuna studies (used by the C++ reader tests).
+  optuna_interop.py write_newer DB    writes an Optuna study, then stamps it as a newer Optuna would after
+                                      `optuna storage upgrade` (alembic v3.2.0.a).
 
-TOOL is the optuna_interop_tool binary (tests/optuna_interop_tool.cc). Exits non-zero with a message naming the
-study, trial and field on the first difference.
+Without --postgres the studies go to a SQLite file in WORKDIR. With it, each check creates a fresh database on the
+PostgreSQL server whose URL (postgresql://user:password@host:port/dbname, a user allowed to create databases) is
+in URL_FILE. DB is a SQLite path or a storage URL. TOOL is the optuna_interop_tool binary
+(tests/optuna_interop_tool.cc). Exits non-zero with a message naming the study, trial and field on the first
+difference.
 """
 import json
 import math
 import os
-import sqlite3
 import subprocess
 import sys
 import warnings
 
 import optuna
+import sqlalchemy
 from optuna.distributions import distribution_to_json
 from optuna.trial import TrialState
 
@@ -94,10 +102,10 @@ def optuna_study_view(storage_url, name):
     }
 
 
-def dial_study_view(tool, db, name):
-    out = subprocess.run([tool, "dump", db, name], capture_output=True, text=True)
+def dial_study_view(tool, url, name):
+    out = subprocess.run([tool, "dump", url, name], capture_output=True, text=True)
     if out.returncode != 0:
-        fail("dial could not read study %r from %s: %s" % (name, db, out.stderr.strip()))
+        fail("dial could not read study %r from %s: %s" % (name, url, out.stderr.strip()))
     return json.loads(out.stdout)
 
 
@@ -123,18 +131,65 @@ def same(a, b, where):
         fail("%s: %r != %r" % (where, a, b))
 
 
-def compare_views(tool, db, name, label):
-    dial = dial_study_view(tool, db, name)
-    opt = optuna_study_view("sqlite:///" + db, name)
+def compare_views(tool, url, name, label):
+    dial = dial_study_view(tool, url, name)
+    opt = optuna_study_view(url, name)
     same(dial, opt, "%s: study %s (dial vs optuna)" % (label, name))
     return opt
 
 
-def fresh(db):
-    """Removes a database left by an earlier run, with its WAL files."""
+def storage_url(db):
+    """A storage URL for DB, a SQLite path or already a URL."""
+    return db if "://" in db else "sqlite:///" + db
+
+
+def fresh_sqlite(db):
+    """Removes a database left by an earlier run, with its WAL files; returns its URL."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
+    return storage_url(db)
+
+
+def with_database(url, dbname):
+    """`url` (postgresql://user:password@host:port/db?params) naming database `dbname` instead."""
+    scheme, rest = url.split("://", 1)
+    authority, _, path = rest.partition("/")
+    _, question, query = path.partition("?")
+    return "%s://%s/%s%s%s" % (scheme, authority, dbname, question, query)
+
+
+def fresh_postgres(url_file, label):
+    """Creates an empty database on the test server (dropping one of the same name left by an earlier run);
+    returns its URL."""
+    with open(url_file) as f:
+        server_url = f.read().strip()
+    dbname = "dial_interop_%s_%d" % (label, os.getpid())
+    engine = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as con:
+        con.execute(sqlalchemy.text('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % dbname))
+        con.execute(sqlalchemy.text('CREATE DATABASE "%s"' % dbname))
+    engine.dispose()
+    return with_database(server_url, dbname)
+
+
+def fresh_database(workdir, postgres_url_file, label):
+    if postgres_url_file:
+        return fresh_postgres(postgres_url_file, label)
+    return fresh_sqlite(os.path.join(workdir, label + ".db"))
+
+
+def execute(url, statements):
+    """Runs (sql, params) pairs through SQLAlchemy in one transaction; returns the first column of each
+    statement's first row (None for statements that return no rows)."""
+    engine = sqlalchemy.create_engine(url)
+    out = []
+    with engine.begin() as con:
+        for sql, params in statements:
+            result = con.execute(sqlalchemy.text(sql), params)
+            out.append(result.scalar() if result.returns_rows else None)
+    engine.dispose()
+    return out
 
 
 def expect(condition, message):
@@ -144,18 +199,16 @@ def expect(condition, message):
 
 # ---- dial writes, Optuna reads ----
 
-def dial_to_optuna(tool, workdir):
-    db = os.path.join(workdir, "dial_written.db")
-    fresh(db)
-    out = subprocess.run([tool, "write", db], capture_output=True, text=True)
+def dial_to_optuna(tool, workdir, postgres_url_file=None):
+    url = fresh_database(workdir, postgres_url_file, "dial_written")
+    out = subprocess.run([tool, "write", url], capture_output=True, text=True)
     if out.returncode != 0:
         fail("optuna_interop_tool write failed: " + out.stderr)
-    url = "sqlite:///" + db
 
     names = sorted(s.study_name for s in optuna.get_all_study_summaries(url))
     expect(names == ["dial_multi", "dial_single"], "studies seen by Optuna: %r" % names)
-    single = compare_views(tool, db, "dial_single", "dial_to_optuna")
-    multi = compare_views(tool, db, "dial_multi", "dial_to_optuna")
+    single = compare_views(tool, url, "dial_single", "dial_to_optuna")
+    multi = compare_views(tool, url, "dial_multi", "dial_to_optuna")
 
     # Known values, so that a mistake shared by both readers cannot hide.
     trials = single["trials"]
@@ -212,7 +265,7 @@ def dial_to_optuna(tool, workdir):
         return lr * 100
 
     study.optimize(objective, n_trials=3)
-    after = compare_views(tool, db, "dial_single", "dial_to_optuna after Optuna appended")
+    after = compare_views(tool, url, "dial_single", "dial_to_optuna after Optuna appended")
     numbers = [t["number"] for t in after["trials"]]
     expect(numbers == list(range(8)), "numbers after Optuna appended: %r" % numbers)
     enq = after["trials"][4]
@@ -223,9 +276,7 @@ def dial_to_optuna(tool, workdir):
 
 # ---- Optuna writes, dial reads ----
 
-def write_optuna(db):
-    fresh(db)
-    url = "sqlite:///" + db
+def write_optuna(url):
     study = optuna.create_study(study_name="optuna_single", storage=url, direction="minimize",
                                 sampler=optuna.samplers.RandomSampler(seed=7))
     study.set_user_attr("corpus", "tedlium")
@@ -271,12 +322,10 @@ def write_optuna(db):
 
     # Older Optuna wrote distributions under other names; Optuna 3.1 and dial both read them.
     optuna.create_study(study_name="optuna_old", storage=url)
-    con = sqlite3.connect(db)
-    (study_id,) = con.execute("SELECT study_id FROM studies WHERE study_name = 'optuna_old'").fetchone()
-    cur = con.execute("INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
-                      "VALUES (0, ?, 'COMPLETE', '2021-05-06 07:08:09.101112', '2021-05-06 07:09:00.000000')",
-                      (study_id,))
-    trial_id = cur.lastrowid
+    (study_id,) = execute(url, [("SELECT study_id FROM studies WHERE study_name = 'optuna_old'", {})])
+    (trial_id,) = execute(url, [("INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
+                                 "VALUES (0, :study, 'COMPLETE', '2021-05-06 07:08:09.101112', "
+                                 "'2021-05-06 07:09:00.000000') RETURNING trial_id", {"study": study_id})])
     old = [
         ("u", 0.5, {"name": "UniformDistribution", "attributes": {"low": 0.0, "high": 1.0}}),
         ("lu", 0.01, {"name": "LogUniformDistribution", "attributes": {"low": 0.001, "high": 1.0}}),
@@ -285,21 +334,24 @@ def write_optuna(db):
         ("ilu", 8.0, {"name": "IntLogUniformDistribution", "attributes": {"low": 1, "high": 32, "step": 1}}),
         ("c", 1.0, {"name": "CategoricalDistribution", "attributes": {"choices": ["a", "b"]}}),
     ]
-    for name, value, dist in old:
-        con.execute("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
-                    "VALUES (?, ?, ?, ?)", (trial_id, name, value, json.dumps(dist)))
-    con.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, 0.75, 'FINITE')",
-                (trial_id,))
-    con.commit()
-    con.close()
+    statements = [("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+                   "VALUES (:trial, :name, :value, :dist)",
+                   {"trial": trial_id, "name": name, "value": value, "dist": json.dumps(dist)})
+                  for name, value, dist in old]
+    statements.append(("INSERT INTO trial_values (trial_id, objective, value, value_type) "
+                       "VALUES (:trial, 0, 0.75, 'FINITE')", {"trial": trial_id}))
+    execute(url, statements)
 
 
-def optuna_to_dial(tool, workdir):
-    db = os.path.join(workdir, "optuna_written.db")
-    write_optuna(db)
-    single = compare_views(tool, db, "optuna_single", "optuna_to_dial")
-    multi = compare_views(tool, db, "optuna_multi", "optuna_to_dial")
-    old = compare_views(tool, db, "optuna_old", "optuna_to_dial")
+def optuna_to_dial(tool, workdir, postgres_url_file=None):
+    url = fresh_database(workdir, postgres_url_file, "optuna_written")
+    if postgres_url_file:
+        # As Optuna users write it; dial accepts SQLAlchemy's driver suffix too.
+        url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    write_optuna(url)
+    single = compare_views(tool, url, "optuna_single", "optuna_to_dial")
+    multi = compare_views(tool, url, "optuna_multi", "optuna_to_dial")
+    old = compare_views(tool, url, "optuna_old", "optuna_to_dial")
     states = [t["state"] for t in single["trials"]]
     for s in ("COMPLETE", "PRUNED", "FAIL", "WAITING"):
         expect(s in states, "optuna_single has no %s trial: %r" % (s, states))
@@ -312,25 +364,88 @@ def optuna_to_dial(tool, workdir):
           % (len(single["trials"]), len(multi["trials"]), len(old["trials"])))
 
 
-def write_newer(db):
+def write_newer(url):
     """A database as Optuna 3.2+ leaves it after `optuna storage upgrade`: alembic v3.2.0.a and its index."""
-    write_optuna(db)
-    con = sqlite3.connect(db)
-    con.execute("UPDATE alembic_version SET version_num = 'v3.2.0.a'")
-    con.execute("CREATE INDEX IF NOT EXISTS trials_study_id_key ON trials (study_id)")
-    con.commit()
-    con.close()
+    write_optuna(url)
+    execute(url, [("UPDATE alembic_version SET version_num = 'v3.2.0.a'", {}),
+                  ("CREATE INDEX IF NOT EXISTS trials_study_id_key ON trials (study_id)", {})])
+
+
+# ---- the schema dial creates on PostgreSQL is Optuna's ----
+
+CATALOG_QUERIES = {
+    "columns": "SELECT table_name, ordinal_position, column_name, data_type, udt_name, character_maximum_length, "
+               "numeric_precision, is_nullable, column_default FROM information_schema.columns "
+               "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position",
+    "enum types": "SELECT t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_type t "
+                  "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
+                  "WHERE n.nspname = current_schema() GROUP BY t.typname ORDER BY t.typname",
+    "constraints": "SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid) "
+                   "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                   "WHERE n.nspname = current_schema() ORDER BY 1, 2",
+    "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+               "ORDER BY 1, 2",
+    "sequences": "SELECT sequencename, data_type::text, start_value, increment_by, max_value, cache_size "
+                 "FROM pg_sequences WHERE schemaname = current_schema() ORDER BY 1",
+    "version_info": "SELECT version_info_id, schema_version, library_version FROM version_info",
+    "alembic_version": "SELECT version_num FROM alembic_version",
+}
+DIAL_ONLY_INDEX = "ix_trials_study_id"
+
+
+def catalog(url):
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as con:
+        out = {name: [tuple(row) for row in con.execute(sqlalchemy.text(sql))]
+               for name, sql in CATALOG_QUERIES.items()}
+    engine.dispose()
+    return out
+
+
+def postgres_schema(tool, workdir, postgres_url_file):
+    by_dial = fresh_postgres(postgres_url_file, "schema_dial")
+    out = subprocess.run([tool, "write", by_dial], capture_output=True, text=True)
+    if out.returncode != 0:
+        fail("optuna_interop_tool write failed: " + out.stderr)
+    by_optuna = fresh_postgres(postgres_url_file, "schema_optuna")
+    optuna.create_study(study_name="s", storage=by_optuna)
+    dial, opt = catalog(by_dial), catalog(by_optuna)
+    dial_indexes = [row for row in dial["indexes"] if row[1] != DIAL_ONLY_INDEX]
+    expect(len(dial_indexes) == len(dial["indexes"]) - 1, "dial's database lacks index %s" % DIAL_ONLY_INDEX)
+    dial["indexes"] = dial_indexes
+    for name in CATALOG_QUERIES:
+        if dial[name] != opt[name]:
+            only_dial = [row for row in dial[name] if row not in opt[name]]
+            only_optuna = [row for row in opt[name] if row not in dial[name]]
+            fail("postgres_schema: %s differ\n  only in dial's:   %r\n  only in Optuna's: %r\n"
+                 "  (order: dial %r, Optuna %r)" % (name, only_dial, only_optuna, dial[name], opt[name]))
+    expect(len(opt["columns"]) > 40 and len(opt["enum types"]) == 4 and len(opt["sequences"]) == 11,
+           "postgres_schema: the catalog queries found too little: %r" % {k: len(v) for k, v in opt.items()})
+    print("postgres_schema: OK (%s)" % ", ".join("%d %s" % (len(v), k) for k, v in opt.items()))
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == "dial_to_optuna":
-        dial_to_optuna(argv[2], argv[3])
-    elif len(argv) == 4 and argv[1] == "optuna_to_dial":
-        optuna_to_dial(argv[2], argv[3])
-    elif len(argv) == 3 and argv[1] == "write_optuna":
-        write_optuna(argv[2])
-    elif len(argv) == 3 and argv[1] == "write_newer":
-        write_newer(argv[2])
+    args = argv[1:]
+    postgres_url_file = None
+    if "--postgres" in args:
+        i = args.index("--postgres")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        postgres_url_file = args[i + 1]
+        del args[i:i + 2]
+    if len(args) == 3 and args[0] == "dial_to_optuna":
+        dial_to_optuna(args[1], args[2], postgres_url_file)
+    elif len(args) == 3 and args[0] == "optuna_to_dial":
+        optuna_to_dial(args[1], args[2], postgres_url_file)
+    elif len(args) == 3 and args[0] == "postgres_schema" and postgres_url_file:
+        postgres_schema(args[1], args[2], postgres_url_file)
+    elif len(args) == 2 and args[0] == "write_optuna":
+        db = args[1]
+        write_optuna(db if "://" in db else fresh_sqlite(db))
+    elif len(args) == 2 and args[0] == "write_newer":
+        db = args[1]
+        write_newer(db if "://" in db else fresh_sqlite(db))
     else:
         print(__doc__, file=sys.stderr)
         return 2
