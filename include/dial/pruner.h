@@ -16,12 +16,21 @@ namespace dial {
 
 class Study;
 
+// A predicate over trials (true: keep). An empty std::function keeps every trial.
+using TrialFilter = std::function<bool(const FrozenTrial&)>;
+
 class Pruner {
  public:
   virtual ~Pruner() = default;
   virtual std::string Name() const = 0;
   // True when `trial` (RUNNING, with its intermediate values so far) should stop now.
   virtual Result<bool> Prune(const Study& study, const FrozenTrial& trial) = 0;
+  // Which trials a sampler may learn from while it samples `trial`: Study::GetTrials keeps only the trials this
+  // filter accepts inside the sampler's calls for `trial` (not in BeforeTrial). Hyperband shows the trial's
+  // bracket only. Default: an empty filter, every trial. A wrapping pruner should forward its inner pruner's.
+  virtual Result<TrialFilter> SamplerView(const Study& study, const FrozenTrial& trial) { return TrialFilter(); }
+  // True when SamplerView may hide trials from the sampler (Hyperband's brackets).
+  virtual bool FiltersSamplerView() const { return false; }
 };
 
 using PrunerFactory = std::function<Result<std::unique_ptr<Pruner>>(const Json& options)>;
@@ -75,5 +84,42 @@ struct PatientPrunerOptions {
   Status Validate() const;
 };
 std::unique_ptr<Pruner> NewPatientPruner(const PatientPrunerOptions& options, std::unique_ptr<Pruner> wrapped);
+
+// Asynchronous successive halving, ASHA (Li et al. 2018, arXiv:1810.05934; Optuna's SuccessiveHalvingPruner).
+// Rung k ends at step min_resource · reduction_factor^(min_early_stopping_rate + k). When a trial first reports at
+// or past the end of its current rung, its value there is recorded in its system attribute `completed_rung_<k>`
+// (Optuna's key) and compared with every value recorded at that rung so far, its own included: it goes on
+// when it is in the best ⌊n / reduction_factor⌋ of those n (the best one while n < reduction_factor), and is
+// pruned otherwise. Nothing waits for a rung to fill: the decision uses what is known when the trial reports.
+// Single objective only. A NaN or infinite value at a rung end prunes the trial (a diverged run).
+struct SuccessiveHalvingPrunerOptions {
+  // The first rung's length in steps (r in the paper). Nullopt: "auto", max(⌊last step / 100⌋, 1) of the
+  // first COMPLETE trial(s) seen, agreed once across workers through the study; no pruning before that.
+  std::optional<int64_t> min_resource;
+  int reduction_factor = 4;         // η ≥ 2: about 1/η of the trials reaching a rung go on to the next
+  int min_early_stopping_rate = 0;  // s ≥ 0: the first rung ends at min_resource · η^s
+  // ≥ 0: a trial is pruned at a rung while at most this many values (its own included) are recorded there.
+  // Needs an explicit min_resource.
+  int bootstrap_count = 0;
+  Status Validate() const;
+};
+std::unique_ptr<Pruner> NewSuccessiveHalvingPruner(const SuccessiveHalvingPrunerOptions& options);
+
+// Hyperband (Li et al. 2018, JMLR 18(185); Optuna's HyperbandPruner) run as several ASHA brackets. With
+// n = ⌊log_η(max_resource / min_resource)⌋ + 1 brackets, bracket b is an ASHA with min_early_stopping_rate b;
+// a trial belongs to one bracket, chosen by CRC-32 of "<study name>_<trial number>" modulo the total budget,
+// bracket b getting ⌈n · η^(n−1−b) / (n−b)⌉ of it (Optuna's assignment: a study is split the same way by both).
+// A trial competes only with its bracket's trials, and samplers see only its bracket's trials (SamplerView).
+// The bracket is recorded in the trial's system attribute `dial:hyperband_bracket` at its first rung.
+struct HyperbandPrunerOptions {
+  int64_t min_resource = 1;  // ≥ 1: the shortest rung, in steps
+  // ≥ min_resource: the longest training, in steps. Nullopt: "auto", the last step + 1 of the first COMPLETE
+  // trial(s) seen, agreed once across workers through the study; no pruning before that.
+  std::optional<int64_t> max_resource;
+  int reduction_factor = 3;  // η ≥ 2
+  int bootstrap_count = 0;   // as SuccessiveHalvingPrunerOptions::bootstrap_count; needs an explicit max_resource
+  Status Validate() const;
+};
+std::unique_ptr<Pruner> NewHyperbandPruner(const HyperbandPrunerOptions& options);
 
 }  // namespace dial

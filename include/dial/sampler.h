@@ -44,6 +44,10 @@ class Sampler {
   }
   // True when no new trial can be proposed (an exhausted grid); the optimisation loop stops before asking.
   virtual bool IsExhausted(const Study& study) { return false; }
+  // False for a sampler whose shared state spans the whole study and so cannot model a pruner's partial view
+  // (Pruner::FiltersSamplerView): CMA-ES's generations list members from every bracket. Such a pairing is
+  // refused when the study is created or loaded.
+  virtual bool SupportsFilteredView() const { return true; }
 };
 
 // Creates a sampler from its name and options (a JSON object, as written under `sampler:` in YAML).

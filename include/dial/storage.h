@@ -9,6 +9,7 @@
 // from several processes on one file. Finished trials (COMPLETE, PRUNED, FAIL) are never modified.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,6 +59,10 @@ class Storage {
   // params, intermediate values, attributes and datetimes are copied (WAITING for an enqueued trial).
   virtual Result<TrialId> CreateNewTrial(StudyId study_id,
                                          const std::optional<FrozenTrial>& template_trial = std::nullopt) = 0;
+  // As CreateNewTrial(study_id) (a new RUNNING trial), but only while the study has fewer than `max_trials` trials
+  // of any state, checked and created in one step so that workers sharing a budget never exceed it. nullopt,
+  // creating nothing, when the study already has `max_trials` or more.
+  virtual Result<std::optional<TrialId>> CreateNewTrialIfFewerThan(StudyId study_id, int64_t max_trials) = 0;
   // FailedPrecondition if the trial is finished; InvalidArgument if the study already uses `name` with an
   // incompatible distribution (see CheckCompatible) or `internal` is outside `dist`.
   virtual Status SetTrialParam(TrialId trial_id, const std::string& name, double internal,
@@ -88,6 +93,16 @@ class Storage {
     std::vector<double> values;
   };
   virtual Status UpdateTrial(TrialId trial_id, const TrialUpdate& update);
+
+  // ---- heartbeats (Optuna's trial_heartbeats table) ----
+  // Records that the process running the trial is alive now, by the storage's clock (the database server's for
+  // PostgreSQL, this machine's UTC clock for SQLite and memory), replacing the trial's previous heartbeat.
+  // NotFound for an unknown trial; FailedPrecondition once the trial is finished.
+  virtual Status RecordHeartbeat(TrialId trial_id) = 0;
+  // The ids of the study's RUNNING trials whose last heartbeat is more than `grace_period` old by the same
+  // clock, in number order. A trial that never recorded a heartbeat is never stale. NotFound for no such study.
+  virtual Result<std::vector<TrialId>> GetStaleTrialIds(StudyId study_id,
+                                                        std::chrono::duration<double> grace_period) = 0;
 
   // The URL this storage was opened from (for logs and for child processes).
   virtual std::string url() const = 0;

@@ -118,6 +118,10 @@ class Study {
 
   // Starts a trial: the oldest WAITING (enqueued) trial if any, else a new RUNNING one.
   Result<std::unique_ptr<Trial>> Ask();
+  // As Ask, but a new trial is created only while the study has fewer than `max_trials` trials (any state), checked
+  // atomically in the storage, so that workers sharing a study-wide budget never exceed it. A WAITING trial is
+  // taken whatever the count. Returns nullptr when there is neither.
+  Result<std::unique_ptr<Trial>> AskWithin(int64_t max_trials);
   // Finishes a trial. For COMPLETE, `values` has one finite-or-infinite value per direction (NaN fails the
   // trial instead, with that reason). For PRUNED with no values, a single-objective trial keeps its last
   // intermediate value. For FAIL, `reason` is stored as the system attribute dial:fail_reason.
@@ -135,6 +139,8 @@ class Study {
   void Stop() { stop_requested_ = true; }
 
   // ---- reading ----
+  // The study's trials by number, optionally only those in `states`. Inside a sampler's calls for one trial
+  // (its suggestions and its AfterTrial) only those the pruner shows it (Pruner::SamplerView: Hyperband's bracket).
   Result<std::vector<FrozenTrial>> GetTrials(const std::optional<std::vector<TrialState>>& states = std::nullopt) const;
   Result<FrozenTrial> BestTrial() const;                // single objective; NotFound when none completed
   Result<std::vector<FrozenTrial>> BestTrials() const;  // the Pareto set (any number of objectives)
@@ -165,6 +171,20 @@ class Study {
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Pruner> pruner_;
   bool stop_requested_ = false;
+
+  // Restricts GetTrials to the pruner's sampler view of one trial while alive (Pruner::SamplerView).
+  friend class Trial;
+  class ScopedSamplerView {
+   public:
+    ScopedSamplerView(Study& study, TrialFilter view) : study_(study) { study_.sampler_view_ = std::move(view); }
+    ~ScopedSamplerView() { study_.sampler_view_ = nullptr; }
+    ScopedSamplerView(const ScopedSamplerView&) = delete;
+    ScopedSamplerView& operator=(const ScopedSamplerView&) = delete;
+
+   private:
+    Study& study_;
+  };
+  TrialFilter sampler_view_;  // empty outside a ScopedSamplerView
 };
 
 // True when `a` dominates `b`: no worse in every objective and better in one (directions applied).

@@ -52,6 +52,8 @@ struct BuiltinObjectiveConfig {
   Json options = Json::object();  // mf_hartmann6: {bias: 2.5, max_fidelity: 100}
 };
 
+inline constexpr double kDefaultHeartbeatIntervalSeconds = 60.0;
+
 struct StudyConfig {
   std::string source;  // the file name (or "<string>") for messages
   std::string study_name;
@@ -65,11 +67,24 @@ struct StudyConfig {
   std::string pruner = "nop";
   Json pruner_options = Json::object();
   std::optional<uint64_t> seed;
+  // Parallel execution (docs/parallel.md): up to n_jobs trials at once, each in its own worker process.
+  int64_t n_jobs = 1;
+  // Each running trial's process records a heartbeat every heartbeat_interval seconds; a RUNNING trial whose
+  // heartbeat is older than grace_period seconds (default 2 × heartbeat_interval, as Optuna's) is failed by any
+  // worker with reason "heartbeat stale". grace_period must exceed heartbeat_interval.
+  double heartbeat_interval_seconds = kDefaultHeartbeatIntervalSeconds;
+  std::optional<double> grace_period_seconds;
+  // A trial failed by a stale heartbeat or killed by a signal is run again, with the same parameters, up to this
+  // many times (system attrs failed_trial and retry_history, as Optuna's RetryFailedTrialCallback writes).
+  int64_t max_retries = 0;
   std::vector<ParamSpec> search_space;  // in the file's order, parents before the parameters they condition
   std::map<std::string, ParamValue> fixed;
   std::variant<CommandObjectiveOptions, BuiltinObjectiveConfig> objective;
   std::string yaml_text;  // the file as read, stored in the study (system attr dial:study_file)
 };
+
+// grace_period_seconds, or its default 2 × heartbeat_interval_seconds.
+double GracePeriodSeconds(const StudyConfig& config);
 
 // InvalidArgument ("FILE:LINE: KEY: what is wrong") for malformed YAML, unknown keys, wrong types,
 // impossible ranges, a `when` naming an unknown parameter, an unknown sampler or pruner or option, a metric

@@ -2,6 +2,7 @@
 #include "dial/study.h"
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -43,6 +44,11 @@ Result<Components> MakeComponents(const StudyOptions& options) {
   const uint64_t seed = options.seed ? *options.seed : FreshSeed();
   DIAL_ASSIGN_OR_RETURN(c.sampler, CreateSampler(options.sampler, options.sampler_options, seed));
   DIAL_ASSIGN_OR_RETURN(c.pruner, CreatePruner(options.pruner, options.pruner_options));
+  if (c.pruner->FiltersSamplerView() && !c.sampler->SupportsFilteredView()) {
+    return InvalidArgument("sampler '" + c.sampler->Name() + "' cannot run with pruner '" + c.pruner->Name() +
+                           "': the pruner shows each trial only its bracket's trials, and the sampler keeps one " +
+                           "state across the whole study; use tpe, gp or random with it, or successive_halving");
+  }
   return c;
 }
 
@@ -106,10 +112,19 @@ Result<std::unique_ptr<Trial>> Study::PopWaitingTrial() {
   return std::unique_ptr<Trial>();
 }
 
-Result<std::unique_ptr<Trial>> Study::Ask() {
+Result<std::unique_ptr<Trial>> Study::Ask() { return AskWithin(std::numeric_limits<int64_t>::max()); }
+
+Result<std::unique_ptr<Trial>> Study::AskWithin(int64_t max_trials) {
   DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, PopWaitingTrial());
   if (!trial) {
-    DIAL_ASSIGN_OR_RETURN(TrialId id, storage_->CreateNewTrial(study_id_));
+    TrialId id = -1;
+    if (max_trials == std::numeric_limits<int64_t>::max()) {
+      DIAL_ASSIGN_OR_RETURN(id, storage_->CreateNewTrial(study_id_));
+    } else {
+      DIAL_ASSIGN_OR_RETURN(std::optional<TrialId> created, storage_->CreateNewTrialIfFewerThan(study_id_, max_trials));
+      if (!created.has_value()) return std::unique_ptr<Trial>();
+      id = *created;
+    }
     DIAL_ASSIGN_OR_RETURN(FrozenTrial frozen, storage_->GetTrial(id));
     trial.reset(new Trial(this, std::move(frozen)));
   }
@@ -171,10 +186,13 @@ Status Study::Finish(Trial& trial, TrialState state, const std::vector<double>& 
   }
   update.state = state;
   update.values = stored_values;
+  // Asked before the write, so that a failure leaves the trial as it was.
+  DIAL_ASSIGN_OR_RETURN(TrialFilter view, pruner_->SamplerView(*this, frozen));
   DIAL_RETURN_IF_ERROR(storage_->UpdateTrial(frozen.trial_id, update));
   frozen.state = state;
   frozen.values = stored_values;
   frozen.datetime_complete = std::chrono::system_clock::now();
+  ScopedSamplerView scope(*this, std::move(view));
   sampler_->AfterTrial(*this, frozen, state, stored_values);
   return Status::Ok();
 }
@@ -244,7 +262,9 @@ Status Study::EnqueueTrial(const std::map<std::string, ParamValue>& params, cons
 }
 
 Result<std::vector<FrozenTrial>> Study::GetTrials(const std::optional<std::vector<TrialState>>& states) const {
-  return storage_->GetAllTrials(study_id_, states);
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage_->GetAllTrials(study_id_, states));
+  if (sampler_view_) std::erase_if(trials, [this](const FrozenTrial& t) { return !sampler_view_(t); });
+  return trials;
 }
 
 Result<FrozenTrial> Study::BestTrial() const {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,9 +33,11 @@ constexpr int64_t kMaxDerivedGridValues = 10000;
 // Suggest a known key when the unknown one is at most this many edits away.
 constexpr size_t kMaxSuggestionDistance = 2;
 
-const std::vector<std::string> kTopLevelKeys = {"study",        "storage", "direction", "directions", "metrics",
-                                                "n_trials",     "timeout", "sampler",   "pruner",     "seed",
-                                                "search_space", "fixed",   "objective"};
+const std::vector<std::string> kTopLevelKeys = {
+    "study",        "storage",    "direction", "directions", "metrics",
+    "n_trials",     "timeout",    "sampler",   "pruner",     "seed",
+    "search_space", "fixed",      "objective", "n_jobs",     "heartbeat_interval",
+    "grace_period", "max_retries"};
 const std::vector<std::string> kFloatKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kIntKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kCategoricalKeys = {"type", "choices", "when"};
@@ -241,6 +244,7 @@ class Parser {
   Status ParseCondition(const std::string& name, const YAML::Node& node, const StudyConfig& config,
                         ParamSpec& spec) const;
   Status ParseObjective(const YAML::Node& node, StudyConfig& config) const;
+  Status ParseParallel(const YAML::Node& root, StudyConfig& config) const;
   Status ParseCommand(const YAML::Node& node, StudyConfig& config) const;
   Status ParseBuiltin(const YAML::Node& node, StudyConfig& config) const;
   Status CheckSampler(const YAML::Node& node, StudyConfig& config) const;
@@ -295,6 +299,7 @@ Result<StudyConfig> Parser::Parse(const std::string& text) {
     if (seed < 0) return Error(n, "seed", "must be a non-negative integer, got " + n.Scalar());
     config.seed = static_cast<uint64_t>(seed);
   }
+  DIAL_RETURN_IF_ERROR(ParseParallel(root, config));
   if (root["fixed"]) DIAL_RETURN_IF_ERROR(ParseFixed(root["fixed"], config));
   if (root["search_space"]) DIAL_RETURN_IF_ERROR(ParseSearchSpace(root["search_space"], config));
   if (!root["objective"]) {
@@ -318,6 +323,38 @@ Result<StudyConfig> Parser::Parse(const std::string& text) {
   }
   DIAL_RETURN_IF_ERROR(CheckPruner(root["pruner"] ? root["pruner"] : root, config));
   return config;
+}
+
+Status Parser::ParseParallel(const YAML::Node& root, StudyConfig& config) const {
+  if (YAML::Node n = root["n_jobs"]) {
+    DIAL_ASSIGN_OR_RETURN(config.n_jobs, GetInt(n, "n_jobs"));
+    if (config.n_jobs <= 0) return Error(n, "n_jobs", "must be a positive integer, got " + n.Scalar());
+  }
+  if (YAML::Node n = root["heartbeat_interval"]) {
+    DIAL_ASSIGN_OR_RETURN(config.heartbeat_interval_seconds, GetNumber(n, "heartbeat_interval"));
+    if (!(config.heartbeat_interval_seconds > 0) || !std::isfinite(config.heartbeat_interval_seconds)) {
+      return Error(n, "heartbeat_interval", "must be a positive number of seconds, got " + n.Scalar());
+    }
+  }
+  if (YAML::Node n = root["grace_period"]) {
+    DIAL_ASSIGN_OR_RETURN(double grace, GetNumber(n, "grace_period"));
+    if (!(grace > 0) || !std::isfinite(grace)) {
+      return Error(n, "grace_period", "must be a positive number of seconds, got " + n.Scalar());
+    }
+    // A live trial beats once per interval; a grace no longer than that would fail it between two beats.
+    if (grace <= config.heartbeat_interval_seconds) {
+      char interval[32];
+      std::snprintf(interval, sizeof(interval), "%g", config.heartbeat_interval_seconds);
+      return Error(n, "grace_period",
+                   "must be longer than heartbeat_interval (" + std::string(interval) + " s), got " + n.Scalar());
+    }
+    config.grace_period_seconds = grace;
+  }
+  if (YAML::Node n = root["max_retries"]) {
+    DIAL_ASSIGN_OR_RETURN(config.max_retries, GetInt(n, "max_retries"));
+    if (config.max_retries < 0) return Error(n, "max_retries", "must be a non-negative integer, got " + n.Scalar());
+  }
+  return Status::Ok();
 }
 
 Status Parser::ParseDirections(const YAML::Node& root, StudyConfig& config) const {
@@ -864,6 +901,11 @@ Result<std::map<std::string, ParamValue>> SuggestFromConfig(Trial& trial, const 
     params[spec.name] = *value;
   }
   return params;
+}
+
+double GracePeriodSeconds(const StudyConfig& config) {
+  // Optuna's default grace period is twice the heartbeat interval.
+  return config.grace_period_seconds.value_or(2.0 * config.heartbeat_interval_seconds);
 }
 
 Result<ObjectiveFunction> MakeObjective(const StudyConfig& config, const std::atomic<bool>* stop_flag) {

@@ -172,6 +172,38 @@ TEST(StudyConfigTest, ErrorsNameFileLineAndKey) {
               StartsWith("study.yaml:2: study: given twice"));
 }
 
+TEST(StudyConfigTest, ParallelKeys) {
+  Result<StudyConfig> parsed_defaults = Parse("objective: {builtin: branin2}\n");
+  ASSERT_TRUE(parsed_defaults.ok()) << parsed_defaults.status().ToString();
+  const StudyConfig& defaults = *parsed_defaults;
+  EXPECT_EQ(defaults.n_jobs, 1);
+  EXPECT_EQ(defaults.heartbeat_interval_seconds, kDefaultHeartbeatIntervalSeconds);
+  EXPECT_EQ(GracePeriodSeconds(defaults), 2 * kDefaultHeartbeatIntervalSeconds);
+  EXPECT_EQ(defaults.max_retries, 0);
+  Result<StudyConfig> parsed_set =
+      Parse("objective: {builtin: branin2}\nn_jobs: 4\nheartbeat_interval: 0.5\ngrace_period: 2\nmax_retries: 3\n");
+  ASSERT_TRUE(parsed_set.ok()) << parsed_set.status().ToString();
+  const StudyConfig& set = *parsed_set;
+  EXPECT_EQ(set.n_jobs, 4);
+  EXPECT_EQ(set.heartbeat_interval_seconds, 0.5);
+  EXPECT_EQ(GracePeriodSeconds(set), 2.0);
+  EXPECT_EQ(set.max_retries, 3);
+  Result<StudyConfig> interval_only = Parse("objective: {builtin: branin2}\nheartbeat_interval: 5\n");
+  ASSERT_TRUE(interval_only.ok()) << interval_only.status().ToString();
+  EXPECT_EQ(GracePeriodSeconds(*interval_only), 10.0);
+
+  const std::string head = "objective: {builtin: branin2}\n";
+  EXPECT_THAT(ErrorOf(head + "n_jobs: 0\n"), StartsWith("study.yaml:2: n_jobs: must be a positive integer"));
+  EXPECT_THAT(ErrorOf(head + "n_jobs: two\n"), StartsWith("study.yaml:2: n_jobs: must be an integer"));
+  EXPECT_THAT(ErrorOf(head + "heartbeat_interval: 0\n"),
+              StartsWith("study.yaml:2: heartbeat_interval: must be a positive number of seconds"));
+  EXPECT_THAT(ErrorOf(head + "grace_period: -1\n"), StartsWith("study.yaml:2: grace_period: must be a positive"));
+  EXPECT_THAT(ErrorOf(head + "heartbeat_interval: 10\ngrace_period: 10\n"),
+              StartsWith("study.yaml:3: grace_period: must be longer than heartbeat_interval (10 s), got 10"));
+  EXPECT_THAT(ErrorOf(head + "grace_period: 30\n"), HasSubstr("longer than heartbeat_interval (60 s)"));
+  EXPECT_THAT(ErrorOf(head + "max_retries: -1\n"), StartsWith("study.yaml:2: max_retries: must be a non-negative"));
+}
+
 TEST(StudyConfigTest, ImpossibleDistributionsAreRejected) {
   const std::string head = "objective: {builtin: branin2}\nfixed: {x0: 1, x1: 2}\nsearch_space:\n";
   EXPECT_THAT(ErrorOf(head + "  lr: {type: float, low: 0.1, high: 0.01}\n"),

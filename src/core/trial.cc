@@ -49,6 +49,8 @@ Result<ParamValue> Trial::Suggest(const std::string& name, const Distribution& d
                    ? static_cast<double>(std::get<IntDistribution>(dist).low)
                    : 0.0;
   } else {
+    DIAL_ASSIGN_OR_RETURN(TrialFilter view, study_->pruner().SamplerView(*study_, frozen_));
+    Study::ScopedSamplerView scope(*study_, std::move(view));
     DIAL_RETURN_IF_ERROR(SampleRelativeIfNeeded());
     auto rel = relative_params_.find(name);
     auto space = relative_space_.find(name);

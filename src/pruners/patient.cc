@@ -20,6 +20,10 @@ class PatientPruner final : public Pruner {
   PatientPruner(const PatientPrunerOptions& options, std::unique_ptr<Pruner> wrapped)
       : options_(options), wrapped_(std::move(wrapped)) {}
   std::string Name() const override { return "patient"; }
+  Result<TrialFilter> SamplerView(const Study& study, const FrozenTrial& trial) override {
+    return wrapped_ ? wrapped_->SamplerView(study, trial) : Result<TrialFilter>(TrialFilter());
+  }
+  bool FiltersSamplerView() const override { return wrapped_ && wrapped_->FiltersSamplerView(); }
 
   Result<bool> Prune(const Study& study, const FrozenTrial& trial) override {
     if (study.is_multi_objective()) {

@@ -24,6 +24,8 @@ PrunerRegistry& Registry() {
     r->factories["percentile"] = &internal::CreatePercentilePrunerFromJson;
     r->factories["threshold"] = &internal::CreateThresholdPrunerFromJson;
     r->factories["patient"] = &internal::CreatePatientPrunerFromJson;
+    r->factories["successive_halving"] = &internal::CreateSuccessiveHalvingPrunerFromJson;
+    r->factories["hyperband"] = &internal::CreateHyperbandPrunerFromJson;
     return r;
   }();
   return *registry;

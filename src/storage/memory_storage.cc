@@ -135,8 +135,23 @@ class MemoryStorage final : public Storage {
     for (const auto& [name, dist] : trial.distributions) study->param_distributions.emplace(name, dist);
     study->trial_ids.push_back(id);
     if (trial.state == TrialState::kWaiting) study->waiting_ids.insert(id);
-    trials_.emplace(id, TrialRecord{study_id, std::move(trial)});
+    trials_.emplace(id, TrialRecord{study_id, std::move(trial), std::nullopt});
     return id;
+  }
+
+  Result<std::optional<TrialId>> CreateNewTrialIfFewerThan(StudyId study_id, int64_t max_trials) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    DIAL_ASSIGN_OR_RETURN(StudyRecord * study, FindStudy(study_id));
+    if (static_cast<int64_t>(study->trial_ids.size()) >= max_trials) return std::optional<TrialId>();
+    TrialId id = next_trial_id_++;
+    FrozenTrial trial;
+    trial.state = TrialState::kRunning;
+    trial.datetime_start = std::chrono::system_clock::now();
+    trial.trial_id = id;
+    trial.number = static_cast<int64_t>(study->trial_ids.size());
+    study->trial_ids.push_back(id);
+    trials_.emplace(id, TrialRecord{study_id, std::move(trial), std::nullopt});
+    return std::optional<TrialId>(id);
   }
 
   Status SetTrialParam(TrialId trial_id, const std::string& name, double internal, const Distribution& dist) override {
@@ -251,6 +266,28 @@ class MemoryStorage final : public Storage {
     return Status::Ok();
   }
 
+  Status RecordHeartbeat(TrialId trial_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    DIAL_ASSIGN_OR_RETURN(TrialRecord * record, FindUpdatableTrial(trial_id));
+    record->heartbeat = std::chrono::system_clock::now();
+    return Status::Ok();
+  }
+
+  Result<std::vector<TrialId>> GetStaleTrialIds(StudyId study_id, std::chrono::duration<double> grace_period) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    DIAL_ASSIGN_OR_RETURN(StudyRecord * study, FindStudy(study_id));
+    const auto now = std::chrono::system_clock::now();
+    std::vector<TrialId> out;
+    for (TrialId id : study->trial_ids) {
+      const TrialRecord& record = trials_.at(id);
+      if (record.trial.state == TrialState::kRunning && record.heartbeat.has_value() &&
+          now - *record.heartbeat > grace_period) {
+        out.push_back(id);
+      }
+    }
+    return out;
+  }
+
   std::string url() const override { return std::string(kMemoryUrl); }
 
  private:
@@ -268,6 +305,7 @@ class MemoryStorage final : public Storage {
   struct TrialRecord {
     StudyId study_id;
     FrozenTrial trial;
+    std::optional<Timestamp> heartbeat;  // the last RecordHeartbeat
   };
 
   Result<StudyRecord*> FindStudy(StudyId study_id) {

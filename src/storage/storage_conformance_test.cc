@@ -455,6 +455,34 @@ TEST_P(StorageConformanceTest, DeleteStudyRemovesItsTrials) {
   ASSERT_OK(storage().SetTrialParam(fresh, "x", 3.0, IntDistribution{0, 4}));  // "x" was a float before
 }
 
+TEST_P(StorageConformanceTest, HeartbeatsMarkStaleRunningTrials) {
+  using Seconds = std::chrono::duration<double>;
+  ASSERT_OK_AND_ASSIGN(StudyId id, storage().CreateNewStudy(kMinimize, "s"));
+  ASSERT_OK_AND_ASSIGN(StudyId other, storage().CreateNewStudy(kMinimize, "other"));
+  ASSERT_OK_AND_ASSIGN(TrialId beating, storage().CreateNewTrial(id));
+  ASSERT_OK_AND_ASSIGN(TrialId silent, storage().CreateNewTrial(id));  // never beats: never stale
+  ASSERT_OK_AND_ASSIGN(TrialId finished, storage().CreateNewTrial(id));
+  ASSERT_OK_AND_ASSIGN(TrialId elsewhere, storage().CreateNewTrial(other));
+  ASSERT_OK(storage().RecordHeartbeat(beating));
+  ASSERT_OK(storage().RecordHeartbeat(finished));
+  ASSERT_OK(storage().RecordHeartbeat(elsewhere));
+  ASSERT_OK(storage().SetTrialStateValues(finished, TrialState::kComplete, {1.0}).status());
+  EXPECT_EQ(storage().RecordHeartbeat(finished).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(storage().RecordHeartbeat(987654).code(), StatusCode::kNotFound);
+  EXPECT_EQ(storage().GetStaleTrialIds(987654, Seconds(1)).status().code(), StatusCode::kNotFound);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<TrialId> fresh, storage().GetStaleTrialIds(id, Seconds(3600)));
+  EXPECT_TRUE(fresh.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_OK_AND_ASSIGN(std::vector<TrialId> stale, storage().GetStaleTrialIds(id, Seconds(0.1)));
+  EXPECT_THAT(stale, ElementsAre(beating));
+  // A new heartbeat makes it fresh again.
+  ASSERT_OK(storage().RecordHeartbeat(beating));
+  ASSERT_OK_AND_ASSIGN(std::vector<TrialId> renewed, storage().GetStaleTrialIds(id, Seconds(0.2)));
+  EXPECT_TRUE(renewed.empty());
+  (void)silent;
+}
+
 TEST_P(StorageConformanceTest, UpdateTrialAppliesAllOrNothing) {
   ASSERT_OK_AND_ASSIGN(StudyId id, storage().CreateNewStudy(kMinimize, "s"));
   ASSERT_OK_AND_ASSIGN(TrialId tid, storage().CreateNewTrial(id));
@@ -516,6 +544,45 @@ TEST_P(StorageConformanceTest, RacingThreadsGetUniqueGapFreeNumbers) {
   for (size_t i = 0; i < trials.size(); ++i) {
     EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
     EXPECT_EQ(trials[i].state, TrialState::kComplete);
+  }
+}
+
+TEST_P(StorageConformanceTest, CreateIfFewerThanNeverExceedsTheBudget) {
+  constexpr int kThreads = 6;
+  constexpr int kAttemptsPerThread = 10;
+  constexpr int64_t kBudget = 23;
+  ASSERT_OK_AND_ASSIGN(StudyId id, storage().CreateNewStudy(kMinimize, "budget"));
+  EXPECT_EQ(storage().CreateNewTrialIfFewerThan(987654, 5).status().code(), StatusCode::kNotFound);
+  // A WAITING trial counts like any other.
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  ASSERT_OK(storage().CreateNewTrial(id, waiting).status());
+  std::atomic<int> created{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kThreads; ++w) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kAttemptsPerThread; ++i) {
+        Result<std::optional<TrialId>> tid = storage().CreateNewTrialIfFewerThan(id, kBudget);
+        if (!tid.ok()) {
+          ++errors;
+        } else if (tid->has_value()) {
+          ++created;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(created.load(), kBudget - 1);
+  ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, storage().GetAllTrials(id));
+  ASSERT_EQ(trials.size(), static_cast<size_t>(kBudget));
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
+    EXPECT_EQ(trials[i].state, i == 0 ? TrialState::kWaiting : TrialState::kRunning);
+    if (i > 0) {
+      EXPECT_TRUE(trials[i].datetime_start.has_value());
+    }
   }
 }
 

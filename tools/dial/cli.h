@@ -38,6 +38,7 @@ Command AddTrialsCommand(CLI::App& app);
 Command AddBestCommand(CLI::App& app);
 Command AddDeleteStudyCommand(CLI::App& app);
 Command AddScoreCommand(CLI::App& app);
+Command AddWorkerCommand(CLI::App& app);
 
 // Adds the options every study-reading command takes: --storage, --config (whose storage and study name are
 // the defaults) and, when `study` is given, --study with `study_help`.

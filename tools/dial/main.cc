@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   std::vector<dial::cli::Command> commands;
   try {
     commands.push_back(dial::cli::AddTuneCommand(app));
+    commands.push_back(dial::cli::AddWorkerCommand(app));
     commands.push_back(dial::cli::AddStudiesCommand(app));
     commands.push_back(dial::cli::AddTrialsCommand(app));
     commands.push_back(dial::cli::AddBestCommand(app));

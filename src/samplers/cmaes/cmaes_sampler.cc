@@ -25,7 +25,7 @@ namespace {
 
 // σ0 as a fraction of each range. Hansen advises about a third of the range when the optimum could be anywhere;
 // a fifth converges faster within HPO budgets (a few hundred trials) while still covering the cube from its
-// centre; Optuna's 1/6 is close. Measured in docs/samplers/cmaes.md.
+// centre; Optuna's 1/6 is close.
 constexpr double kDefaultSigma0 = 0.2;
 // Candidates outside [0, 1]^d are redrawn up to 10·d times (Optuna's n_max_resampling), then clipped.
 constexpr int kResamplesPerDim = 10;
@@ -40,6 +40,9 @@ constexpr std::string_view kPopsizeAttr = "dial:cma:popsize";
 // Stream names of the random draws.
 constexpr std::string_view kCandidateStream = "dial:cmaes";
 constexpr std::string_view kRestartStream = "dial:cmaes:restart";
+// The seed of restart draws (new mean, BIPOP's regime), shared by every worker of a study: the first worker to
+// restart stores its own seed here, so workers with different seeds still replay one sequence of runs.
+constexpr std::string_view kRestartSeedAttr = "dial:cmaes:restart_seed";
 
 // The search space's identity, for attribute keys: FNV-1a over its names and distributions, in hex.
 std::string SpaceId(const SearchSpace& space) {
@@ -89,6 +92,7 @@ class CmaesSampler final : public Sampler {
         random_(NewRandomSampler({.seed = options.seed})) {}
 
   std::string Name() const override { return "cmaes"; }
+  bool SupportsFilteredView() const override { return false; }
 
   SearchSpace InferRelativeSearchSpace(const Study& study, const FrozenTrial& trial) override {
     if (study.is_multi_objective()) {
@@ -114,6 +118,7 @@ class CmaesSampler final : public Sampler {
                                                        const SearchSpace& space) override {
     if (space.empty() || !LoadTrials(study, trial)) return std::map<std::string, double>{};
     Replay& replay = ReplayFor(study, space);
+    DIAL_RETURN_IF_ERROR(LoadRestartSeed(study));
     DIAL_RETURN_IF_ERROR(Advance(study, replay));
 
     const internal::CmaEs& cma = *replay.cma;
@@ -143,6 +148,20 @@ class CmaesSampler final : public Sampler {
     trials_number_ = trial.number;
     trials_study_ = study.id();
     return true;
+  }
+
+  Status LoadRestartSeed(const Study& study) {
+    if (restart_seed_study_ == study.id()) return Status::Ok();
+    const std::string key(kRestartSeedAttr);
+    DIAL_RETURN_IF_ERROR(study.storage().SetStudySystemAttrIfAbsent(study.id(), key, Json(options_.seed)).status());
+    DIAL_ASSIGN_OR_RETURN(AttrMap attrs, study.storage().GetStudySystemAttrs(study.id()));
+    auto it = attrs.find(key);
+    if (it == attrs.end() || !it->second.is_number_unsigned()) {
+      return Internal("sampler 'cmaes': study system attribute " + key + " is missing or not a seed");
+    }
+    restart_seed_ = it->second.get<uint64_t>();
+    restart_seed_study_ = study.id();
+    return Status::Ok();
   }
 
   Replay& ReplayFor(const Study& study, const SearchSpace& space) {
@@ -274,7 +293,7 @@ class CmaesSampler final : public Sampler {
       r.last_large_run_evals = r.run_evals;
     }
     ++r.restart;
-    internal::SplitMix64 rng(internal::StreamSeed(options_.seed, r.restart, kRestartStream));
+    internal::SplitMix64 rng(internal::StreamSeed(restart_seed_, r.restart, kRestartStream));
     const int dims = r.encoding.dims();
     std::vector<double> mean(dims);
     for (double& m : mean) m = internal::UniformUnit(rng);  // a new start anywhere in the cube (as Optuna)
@@ -310,6 +329,8 @@ class CmaesSampler final : public Sampler {
   internal::IntersectionCache intersection_;  // of trials_'s study
   std::map<std::string, Replay> replays_;     // by space id
   StudyId replays_study_ = -1;
+  uint64_t restart_seed_ = 0;
+  StudyId restart_seed_study_ = -1;
 };
 
 }  // namespace

@@ -175,6 +175,31 @@ TEST(CmaesSamplerTest, StalledRunRestarts) {
   }
 }
 
+// Workers with different seeds (a study file without one) restart into the same run: the restart draws use the
+// seed the first worker stored in the study, so no worker meets a generation fixed under another population size.
+TEST(CmaesSamplerTest, WorkersWithDifferentSeedsShareRestarts) {
+  auto flat = [](Trial& t) -> Result<std::vector<double>> {
+    DIAL_RETURN_IF_ERROR(t.SuggestFloat("x", 0.0, 1.0).status());
+    DIAL_RETURN_IF_ERROR(t.SuggestFloat("y", 0.0, 1.0).status());
+    return std::vector<double>{1.0};
+  };
+  auto storage = testing_util::NewMemoryStorage();
+  const Json bipop = {{"restart_strategy", "bipop"}};
+  auto w1 = testing_util::NewStudy(storage, CmaOptions(bipop, 11, "shared"));
+  auto w2 = testing_util::NewStudy(storage, CmaOptions(bipop, 22, "shared"));
+  // Enough trials for several restarts, alternating the workers one trial at a time.
+  for (int i = 0; i < 400; ++i) {
+    Study& w = i % 2 == 0 ? *w1 : *w2;
+    ASSERT_TRUE(w.Optimize(flat, testing_util::NTrials(1)).ok()) << "trial " << i;
+  }
+  // The worker that sampled the first relative trial (w2: trial 0 is random) stored its seed.
+  EXPECT_EQ(StudyAttrs(*w1).at("dial:cmaes:restart_seed"), 22u);
+  auto trials = w1->GetTrials();
+  ASSERT_TRUE(trials.ok());
+  for (const FrozenTrial& t : *trials) EXPECT_EQ(t.state, TrialState::kComplete) << "trial " << t.number;
+  EXPECT_GE(trials->back().system_attrs.at("dial:cma:restart").get<int>(), 2);
+}
+
 // Ints and stepped floats stay on their grids, and CMA-ES finds the optimum of an integer quadratic.
 TEST(CmaesSamplerTest, IntegersStayOnTheirGrid) {
   auto objective = [](Trial& t) -> Result<std::vector<double>> {

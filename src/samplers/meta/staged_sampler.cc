@@ -20,6 +20,9 @@ class StagedSampler final : public Sampler {
       : samplers_(std::move(samplers)), ends_(std::move(ends)) {}
 
   std::string Name() const override { return "staged"; }
+  bool SupportsFilteredView() const override {
+    return std::all_of(samplers_.begin(), samplers_.end(), [](const auto& s) { return s->SupportsFilteredView(); });
+  }
 
   Status BeforeTrial(Study& study, const FrozenTrial& trial) override {
     const size_t i = StageOf(trial.number);

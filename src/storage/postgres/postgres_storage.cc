@@ -370,6 +370,28 @@ class PostgresStorage final : public Storage {
     return id;
   }
 
+  Result<std::optional<TrialId>> CreateNewTrialIfFewerThan(StudyId study_id, int64_t max_trials) override {
+    std::optional<TrialId> id;
+    DIAL_RETURN_IF_ERROR(Run(TransactionKind::kWrite, [&](Connection& c) -> Status {
+      id.reset();
+      // The same study lock as CreateNewTrial: no other creator can add a trial between the count and the insert.
+      DIAL_RETURN_IF_ERROR(LockStudy(c, study_id, "FOR NO KEY UPDATE"));
+      DIAL_ASSIGN_OR_RETURN(PgResult count,
+                            c.Query("SELECT COUNT(*) FROM trials WHERE study_id = $1", Params().Add(study_id)));
+      const int64_t n = count.Int(0, 0);
+      if (n >= max_trials) return Status::Ok();
+      Params insert;
+      insert.Add(n).Add(study_id).Add(TrialStateName(TrialState::kRunning));
+      AddOptionalTimestamp(insert, std::chrono::system_clock::now());
+      DIAL_ASSIGN_OR_RETURN(PgResult r, c.Query("INSERT INTO trials (number, study_id, state, datetime_start, "
+                                                "datetime_complete) VALUES ($1, $2, $3, $4, NULL) RETURNING trial_id",
+                                                insert));
+      id = r.Int(0, 0);
+      return Status::Ok();
+    }));
+    return id;
+  }
+
   Status SetTrialParam(TrialId trial_id, const std::string& name, double internal, const Distribution& dist) override {
     return Run(TransactionKind::kWrite, [&](Connection& c) -> Status {
       DIAL_ASSIGN_OR_RETURN(TrialRow row, LockUpdatableTrial(c, trial_id));
@@ -506,6 +528,36 @@ class PostgresStorage final : public Storage {
       return Status::Ok();
     }));
     return n;
+  }
+
+  // Heartbeats use the server's clock in the session's time zone (LOCALTIMESTAMP), as Optuna's now() stored in a
+  // TIMESTAMP WITHOUT TIME ZONE column does, so workers on hosts with skewed clocks still agree.
+  Status RecordHeartbeat(TrialId trial_id) override {
+    return Run(TransactionKind::kWrite, [&](Connection& c) -> Status {
+      DIAL_RETURN_IF_ERROR(LockUpdatableTrial(c, trial_id).status());
+      return c
+          .Query(
+              "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1, LOCALTIMESTAMP) "
+              "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+              Params().Add(trial_id))
+          .status();
+    });
+  }
+
+  Result<std::vector<TrialId>> GetStaleTrialIds(StudyId study_id, std::chrono::duration<double> grace_period) override {
+    std::vector<TrialId> out;
+    DIAL_RETURN_IF_ERROR(Run(TransactionKind::kRead, [&](Connection& c) -> Status {
+      out.clear();
+      DIAL_RETURN_IF_ERROR(CheckStudyExists(c, study_id));
+      DIAL_ASSIGN_OR_RETURN(PgResult r, c.Query("SELECT t.trial_id FROM trials t JOIN trial_heartbeats h ON "
+                                                "h.trial_id = t.trial_id WHERE t.study_id = $1 AND "
+                                                "t.state = 'RUNNING' AND h.heartbeat < LOCALTIMESTAMP - "
+                                                "make_interval(secs => $2::double precision) ORDER BY t.number",
+                                                Params().Add(study_id).Add(grace_period.count())));
+      for (int i = 0; i < r.rows(); ++i) out.push_back(r.Int(i, 0));
+      return Status::Ok();
+    }));
+    return out;
   }
 
   std::string url() const override { return url_; }

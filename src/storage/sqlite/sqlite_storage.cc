@@ -40,6 +40,7 @@ constexpr const char* kFinite = "FINITE";
 constexpr const char* kInfPos = "INF_POS";
 constexpr const char* kInfNeg = "INF_NEG";
 constexpr const char* kNan = "NAN";
+constexpr double kSecondsPerDay = 86400.0;
 
 // value_type / intermediate_value_type: the value column is NULL for everything but FINITE.
 const char* ValueType(double v) {
@@ -337,6 +338,35 @@ class SqliteStorage final : public Storage {
     return id;
   }
 
+  Result<std::optional<TrialId>> CreateNewTrialIfFewerThan(StudyId study_id, int64_t max_trials) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<TrialId> id;
+    DIAL_RETURN_IF_ERROR(db_->WriteTransaction([&]() -> Status {
+      id.reset();
+      DIAL_RETURN_IF_ERROR(CheckStudyExists(study_id));
+      // The write transaction holds the database's write lock: no other process can add a trial between the
+      // count and the insert.
+      int64_t n = 0;
+      {
+        DIAL_ASSIGN_OR_RETURN(Statement count, db_->Prepare("SELECT COUNT(*) FROM trials WHERE study_id = ?"));
+        DIAL_ASSIGN_OR_RETURN(bool row, count.Bind(1, study_id).Step());
+        if (row) n = count.Int(0);
+      }
+      if (n >= max_trials) return Status::Ok();
+      {
+        DIAL_ASSIGN_OR_RETURN(Statement insert, db_->Prepare("INSERT INTO trials (number, study_id, state, "
+                                                             "datetime_start, datetime_complete) VALUES "
+                                                             "(?, ?, ?, ?, NULL)"));
+        insert.Bind(1, n).Bind(2, study_id).Bind(3, TrialStateName(TrialState::kRunning));
+        BindOptionalTimestamp(insert, 4, std::chrono::system_clock::now());
+        DIAL_RETURN_IF_ERROR(insert.Run());
+      }
+      id = db_->LastInsertRowId();
+      return Status::Ok();
+    }));
+    return id;
+  }
+
   Status SetTrialParam(TrialId trial_id, const std::string& name, double internal, const Distribution& dist) override {
     std::lock_guard<std::mutex> lock(mu_);
     return db_->WriteTransaction([&]() -> Status {
@@ -480,6 +510,42 @@ class SqliteStorage final : public Storage {
       return Status::Ok();
     }));
     return n;
+  }
+
+  // Heartbeats use this machine's UTC clock, as Optuna's CURRENT_TIMESTAMP does on SQLite, with sub-second digits
+  // (strftime %f) so that short grace periods work; julianday() compares both forms.
+  Status RecordHeartbeat(TrialId trial_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return db_->WriteTransaction([&]() -> Status {
+      DIAL_RETURN_IF_ERROR(ReadUpdatableTrialRow(trial_id).status());
+      DIAL_ASSIGN_OR_RETURN(Statement stmt,
+                            db_->Prepare("INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES "
+                                         "(?, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT (trial_id) "
+                                         "DO UPDATE SET heartbeat = excluded.heartbeat"));
+      return stmt.Bind(1, trial_id).Run();
+    });
+  }
+
+  Result<std::vector<TrialId>> GetStaleTrialIds(StudyId study_id, std::chrono::duration<double> grace_period) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<TrialId> out;
+    DIAL_RETURN_IF_ERROR(db_->ReadTransaction([&]() -> Status {
+      out.clear();
+      DIAL_RETURN_IF_ERROR(CheckStudyExists(study_id));
+      // julianday counts days: the grace period in seconds / 86400.
+      DIAL_ASSIGN_OR_RETURN(Statement stmt,
+                            db_->Prepare("SELECT t.trial_id FROM trials t JOIN trial_heartbeats h ON "
+                                         "h.trial_id = t.trial_id WHERE t.study_id = ? AND t.state = 'RUNNING' AND "
+                                         "julianday(h.heartbeat) < julianday('now') - ? ORDER BY t.number"));
+      stmt.Bind(1, study_id).Bind(2, grace_period.count() / kSecondsPerDay);
+      while (true) {
+        DIAL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        out.push_back(stmt.Int(0));
+      }
+      return Status::Ok();
+    }));
+    return out;
   }
 
   std::string url() const override { return url_; }

@@ -1,0 +1,111 @@
+// The worker loop (see worker_loop.h).
+#include "exec/worker_loop.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <exception>
+
+namespace dial {
+
+Status WorkerLoopOptions::Validate() const {
+  if (n_trials && *n_trials <= 0)
+    return InvalidArgument("n_trials: must be positive, got " + std::to_string(*n_trials));
+  if (study_n_trials && *study_n_trials <= 0) {
+    return InvalidArgument("study n_trials: must be positive, got " + std::to_string(*study_n_trials));
+  }
+  if (timeout && !(timeout->count() > 0)) return InvalidArgument("timeout: must be a positive number of seconds");
+  if (!(heartbeat_interval.count() > 0)) return InvalidArgument("heartbeat_interval: must be positive");
+  if (!(grace_period > heartbeat_interval)) {
+    return InvalidArgument("grace_period: must be longer than heartbeat_interval");
+  }
+  if (retry.max_retries < 0) return InvalidArgument("max_retries: must be non-negative");
+  return Status::Ok();
+}
+
+std::string HostName() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+Json WorkerIdentity() { return Json{{"host", HostName()}, {"pid", static_cast<int64_t>(getpid())}}; }
+
+Result<int64_t> StudyBudgetCount(Storage& storage, StudyId study_id) {
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage.GetAllTrials(study_id));
+  return static_cast<int64_t>(trials.size()) - CountRetries(trials);
+}
+
+namespace {
+
+// Takes the next trial: a WAITING one, else a new one within the study budget. nullptr when the budget is spent.
+Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& options) {
+  if (!options.study_n_trials) return study.Ask();
+  int64_t retries = 0;
+  if (options.retry.max_retries > 0) {
+    // Each retry stands in for the trial it retries, so the budget grows by one per retry. (Without a retry policy
+    // no retry exists, and the scan is skipped.)
+    DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, study.GetTrials());
+    retries = CountRetries(trials);
+  }
+  return study.AskWithin(*options.study_n_trials + retries);
+}
+
+}  // namespace
+
+Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const WorkerLoopOptions& options) {
+  DIAL_RETURN_IF_ERROR(options.Validate());
+  const auto start = std::chrono::steady_clock::now();
+  const Json identity = WorkerIdentity();
+  auto stopped = [&] { return options.stop_flag != nullptr && options.stop_flag->load(); };
+  for (int64_t done = 0;; ++done) {
+    if (stopped()) return Cancelled("interrupted");
+    if (options.n_trials && done >= *options.n_trials) break;
+    if (options.timeout && std::chrono::steady_clock::now() - start >= *options.timeout) break;
+    if (study.sampler().IsExhausted(study)) break;
+
+    DIAL_ASSIGN_OR_RETURN(std::vector<int64_t> stale,
+                          FailStaleTrials(study.storage(), study.id(), options.grace_period, options.retry));
+    if (!stale.empty() && options.on_stale_trials_failed) options.on_stale_trials_failed(stale);
+
+    Result<std::unique_ptr<Trial>> asked = NextTrial(study, options);
+    if (!asked.ok()) {
+      if (asked.status().code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
+      return asked.status();
+    }
+    if (*asked == nullptr) break;  // the study's budget is spent
+    std::unique_ptr<Trial> trial = std::move(asked).value();
+    DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(std::string(kWorkerAttr), identity));
+
+    Result<std::vector<double>> result = Internal("the objective did not run");
+    {
+      HeartbeatThread heartbeat(study.storage(), trial->id(), options.heartbeat_interval);
+      try {
+        result = objective(*trial);
+      } catch (const std::exception& e) {
+        result = Internal(std::string("the objective threw: ") + e.what());
+      } catch (...) {
+        result = Internal("the objective threw an unknown exception");
+      }
+    }
+    const bool interrupted = result.status().code() == StatusCode::kCancelled || (!result.ok() && stopped());
+    Result<FrozenTrial> told = InvalidArgument("not told");
+    if (result.ok()) {
+      told = study.Tell(*trial, TrialState::kComplete, *result);
+    } else if (result.status().code() == StatusCode::kPruned) {
+      told = study.Tell(*trial, TrialState::kPruned);
+    } else {
+      told = study.Tell(*trial, TrialState::kFail, {}, interrupted ? kInterruptedReason : result.status().message());
+    }
+    if (!told.ok()) {
+      // Another worker failed the trial meanwhile (its heartbeat looked stale): its result is not ours to store.
+      if (told.status().code() != StatusCode::kFailedPrecondition) return told.status();
+    } else if (options.on_trial_finished) {
+      options.on_trial_finished(study, *told);
+    }
+    if (interrupted) return Cancelled("interrupted during trial " + std::to_string(trial->number()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace dial

@@ -1,0 +1,54 @@
+// The worker loop: what one process does to take part in a study, alone or beside other workers on this or other
+// machines. Before each trial it fails stale trials (heartbeats), then takes a WAITING trial or creates a new one
+// within the study's budget, runs the objective with a heartbeat, and tells the result (docs/parallel.md).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+
+#include "dial/status.h"
+#include "dial/study.h"
+#include "exec/heartbeat.h"
+
+namespace dial {
+
+struct WorkerLoopOptions {
+  // Trials this worker runs at most (nullopt: no limit of its own).
+  std::optional<int64_t> n_trials;
+  // The study-wide budget: no new trial is created once the study holds this many trials, not counting the failed
+  // trials that a retry replaces. WAITING trials (enqueued, retries) are run whatever the count. nullopt: none.
+  std::optional<int64_t> study_n_trials;
+  // No trial is started after this long.
+  std::optional<std::chrono::duration<double>> timeout;
+  std::chrono::duration<double> heartbeat_interval{60.0};
+  std::chrono::duration<double> grace_period{120.0};
+  RetryPolicy retry;
+  // Set by a signal handler: no new trial starts; the objective sees it too and ends its trial, which is failed
+  // with reason "interrupted".
+  const std::atomic<bool>* stop_flag = nullptr;
+  // Called with each trial this worker finishes (as stored), and with the numbers of the stale trials it failed.
+  std::function<void(Study&, const FrozenTrial&)> on_trial_finished;
+  std::function<void(const std::vector<int64_t>&)> on_stale_trials_failed;
+
+  // InvalidArgument naming the option: non-positive counts or durations, a grace period not above the interval.
+  Status Validate() const;
+};
+
+// Runs trials of `study` until its own n_trials, the study budget, the timeout, an exhausted sampler, or the stop
+// flag. Each trial carries system attr dial:worker ({host, pid}) and beats while the objective runs. A trial that
+// another worker failed meanwhile (stale) is skipped, not an error. Returns Cancelled when stopped by the flag (the
+// running trial failed "interrupted"), OK otherwise; storage errors end the loop.
+Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const WorkerLoopOptions& options);
+
+// The study's budget count as WorkerLoopOptions::study_n_trials uses it: every trial, less the failed trials that
+// a retry replaces.
+Result<int64_t> StudyBudgetCount(Storage& storage, StudyId study_id);
+
+// This process's identity as stored in dial:worker.
+Json WorkerIdentity();
+// The machine's host name ("localhost" when it cannot be read).
+std::string HostName();
+
+}  // namespace dial

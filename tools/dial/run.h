@@ -1,0 +1,41 @@
+// Running a study's trials from the CLI, shared by `dial tune` and `dial worker`: the stop flag that SIGINT/SIGTERM
+// set, the progress display, one in-process worker loop, or a pool of `dial worker` child processes.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dial/study.h"
+#include "dial/study_config.h"
+
+namespace dial::cli {
+
+// Set by SIGINT/SIGTERM once InstallStopHandlers has run.
+const std::atomic<bool>* StopFlag();
+void InstallStopHandlers();
+
+struct RunRequest {
+  Study* study = nullptr;
+  const StudyConfig* config = nullptr;
+  std::string storage_url;
+  int64_t n_jobs = 1;
+  // This process's own trial limit (one process only), and the study-wide budget shared by every worker.
+  std::optional<int64_t> n_trials;
+  std::optional<int64_t> study_n_trials;
+  std::optional<double> timeout_seconds;
+  // Started by a pool: only the per-trial lines, no header or summary.
+  bool child = false;
+  // For a pool: the study file the workers read (empty: the one stored in the study), and CLI overrides.
+  std::string config_path;
+  std::string sampler_override;
+  std::optional<uint64_t> seed_override;
+};
+
+// Runs the trials and prints progress; returns the exit code (0, 1, or 130 when interrupted, after one line on
+// stderr that says so).
+int RunTrials(const RunRequest& request);
+
+}  // namespace dial::cli
