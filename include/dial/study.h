@@ -26,6 +26,7 @@
 #include "dial/pruner.h"
 #include "dial/sampler.h"
 #include "dial/status.h"
+#include "dial/stopper.h"
 #include "dial/storage.h"
 
 namespace dial {
@@ -105,6 +106,9 @@ struct OptimizeOptions {
   const std::atomic<bool>* stop_flag = nullptr;
   // Called after each trial is finished, with the stored trial.
   std::function<void(Study&, const FrozenTrial&)> on_trial_finished;
+  // Study-wide stoppers, checked before each trial; when one holds the loop ends (OK) and the reason is recorded
+  // as the study's system attr dial:stopped_by (include/dial/stopper.h).
+  StopperOptions stoppers;
 };
 
 class Study {
@@ -130,9 +134,10 @@ class Study {
   Result<FrozenTrial> Tell(int64_t trial_number, TrialState state, const std::vector<double>& values = {},
                            const std::string& reason = "");
 
-  // Runs ask → objective → tell until n_trials, timeout, stop(), an exhausted sampler, or the stop flag.
+  // Runs ask → objective → tell until n_trials, timeout, a stopper, stop(), an exhausted sampler, or the stop flag.
   // A failing objective fails its trial and the loop goes on. Returns Cancelled when stopped by the flag (the
-  // running trial is failed with reason "interrupted"), OK otherwise; storage errors end the loop.
+  // running trial is failed with reason "interrupted"), InvalidArgument for stoppers that fail ValidateFor, OK
+  // otherwise; storage errors end the loop.
   Status Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options = {});
   // Adds a WAITING trial whose parameters (external values) are fixed to `params`.
   Status EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs = {});

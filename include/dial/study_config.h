@@ -27,6 +27,7 @@
 #include "dial/distribution.h"
 #include "dial/frozen_trial.h"
 #include "dial/status.h"
+#include "dial/stopper.h"
 #include "dial/study.h"
 
 namespace dial {
@@ -77,6 +78,9 @@ struct StudyConfig {
   // A trial failed by a stale heartbeat or killed by a signal is run again, with the same parameters, up to this
   // many times (system attrs failed_trial and retry_history, as Optuna's RetryFailedTrialCallback writes).
   int64_t max_retries = 0;
+  // `stop: {max_trials: 200, timeout: 3600, target_value: 0.05, no_improvement_trials: 30, min_delta: 0.001}`:
+  // study-wide stoppers (include/dial/stopper.h), unlike n_trials and timeout above, which count this call's.
+  StopperOptions stoppers;
   std::vector<ParamSpec> search_space;  // in the file's order, parents before the parameters they condition
   std::map<std::string, ParamValue> fixed;
   std::variant<CommandObjectiveOptions, BuiltinObjectiveConfig> objective;

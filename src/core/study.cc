@@ -235,12 +235,15 @@ Status Study::RunOneTrial(const ObjectiveFunction& objective, const OptimizeOpti
 
 Status Study::Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options) {
   stop_requested_ = false;
+  DIAL_RETURN_IF_ERROR(options.stoppers.ValidateFor(directions_).WithContext("stoppers"));
   const auto start = std::chrono::steady_clock::now();
   for (int64_t done = 0;; ++done) {
     if (options.stop_flag && options.stop_flag->load()) return Cancelled("interrupted");
     if (stop_requested_) break;
     if (options.n_trials && done >= *options.n_trials) break;
     if (options.timeout && std::chrono::steady_clock::now() - start >= *options.timeout) break;
+    DIAL_ASSIGN_OR_RETURN(std::optional<StopDecision> stop, CheckAndRecordStop(*this, options.stoppers));
+    if (stop) break;
     if (sampler_->IsExhausted(*this)) break;
     Status s = RunOneTrial(objective, options);
     if (s.code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations

@@ -34,14 +34,16 @@ constexpr int64_t kMaxDerivedGridValues = 10000;
 constexpr size_t kMaxSuggestionDistance = 2;
 
 const std::vector<std::string> kTopLevelKeys = {
-    "study",        "storage",    "direction", "directions", "metrics",
-    "n_trials",     "timeout",    "sampler",   "pruner",     "seed",
-    "search_space", "fixed",      "objective", "n_jobs",     "heartbeat_interval",
-    "grace_period", "max_retries"};
+    "study",        "storage",     "direction", "directions", "metrics",
+    "n_trials",     "timeout",     "sampler",   "pruner",     "seed",
+    "search_space", "fixed",       "objective", "n_jobs",     "heartbeat_interval",
+    "grace_period", "max_retries", "stop"};
 const std::vector<std::string> kFloatKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kIntKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kCategoricalKeys = {"type", "choices", "when"};
 const std::vector<std::string> kCommandKeys = {"command", "timeout", "kill_grace", "trials_dir", "env", "workdir"};
+const std::vector<std::string> kStopKeys = {"max_trials", "timeout", "target_value", "no_improvement_trials",
+                                            "min_delta"};
 const std::vector<std::string> kBuiltinKeys = {"builtin"};
 const std::vector<std::string> kMfHartmannKeys = {"builtin", "bias", "max_fidelity"};
 
@@ -245,6 +247,7 @@ class Parser {
                         ParamSpec& spec) const;
   Status ParseObjective(const YAML::Node& node, StudyConfig& config) const;
   Status ParseParallel(const YAML::Node& root, StudyConfig& config) const;
+  Status ParseStop(const YAML::Node& node, StudyConfig& config) const;
   Status ParseCommand(const YAML::Node& node, StudyConfig& config) const;
   Status ParseBuiltin(const YAML::Node& node, StudyConfig& config) const;
   Status CheckSampler(const YAML::Node& node, StudyConfig& config) const;
@@ -300,6 +303,7 @@ Result<StudyConfig> Parser::Parse(const std::string& text) {
     config.seed = static_cast<uint64_t>(seed);
   }
   DIAL_RETURN_IF_ERROR(ParseParallel(root, config));
+  if (root["stop"]) DIAL_RETURN_IF_ERROR(ParseStop(root["stop"], config));
   if (root["fixed"]) DIAL_RETURN_IF_ERROR(ParseFixed(root["fixed"], config));
   if (root["search_space"]) DIAL_RETURN_IF_ERROR(ParseSearchSpace(root["search_space"], config));
   if (!root["objective"]) {
@@ -354,6 +358,62 @@ Status Parser::ParseParallel(const YAML::Node& root, StudyConfig& config) const 
     DIAL_ASSIGN_OR_RETURN(config.max_retries, GetInt(n, "max_retries"));
     if (config.max_retries < 0) return Error(n, "max_retries", "must be a non-negative integer, got " + n.Scalar());
   }
+  return Status::Ok();
+}
+
+// `stop:` after the directions, which target_value and no_improvement_trials depend on.
+Status Parser::ParseStop(const YAML::Node& node, StudyConfig& config) const {
+  if (!node.IsMap()) {
+    return Error(node, "stop",
+                 "must be a mapping such as {max_trials: 200, target_value: 0.05}, got " + Describe(node));
+  }
+  DIAL_RETURN_IF_ERROR(CheckKeys(node, "stop", kStopKeys));
+  StopperOptions& stop = config.stoppers;
+  if (YAML::Node n = node["max_trials"]) {
+    DIAL_ASSIGN_OR_RETURN(int64_t v, GetInt(n, "stop.max_trials"));
+    if (v <= 0) return Error(n, "stop.max_trials", "must be a positive integer, got " + n.Scalar());
+    stop.max_trials = v;
+  }
+  if (YAML::Node n = node["timeout"]) {
+    DIAL_ASSIGN_OR_RETURN(double v, GetNumber(n, "stop.timeout"));
+    if (!(v > 0) || !std::isfinite(v)) {
+      return Error(n, "stop.timeout", "must be a positive number of seconds, got " + n.Scalar());
+    }
+    stop.timeout_seconds = v;
+  }
+  if (YAML::Node n = node["target_value"]) {
+    DIAL_ASSIGN_OR_RETURN(double v, GetNumber(n, "stop.target_value"));
+    if (!std::isfinite(v)) return Error(n, "stop.target_value", "must be a finite number, got " + n.Scalar());
+    if (config.directions.size() != 1) {
+      return Error(n, "stop.target_value",
+                   "needs a single objective, this study has " + std::to_string(config.directions.size()) +
+                       " (stop on max_trials, timeout instead)");
+    }
+    stop.target_value = v;
+  }
+  if (YAML::Node n = node["no_improvement_trials"]) {
+    DIAL_ASSIGN_OR_RETURN(int64_t v, GetInt(n, "stop.no_improvement_trials"));
+    if (v <= 0) return Error(n, "stop.no_improvement_trials", "must be a positive integer, got " + n.Scalar());
+    if (config.directions.size() != 1) {
+      return Error(n, "stop.no_improvement_trials",
+                   "needs a single objective, this study has " + std::to_string(config.directions.size()) +
+                       " (stop on max_trials, timeout instead)");
+    }
+    stop.no_improvement_trials = v;
+  }
+  if (YAML::Node n = node["min_delta"]) {
+    DIAL_ASSIGN_OR_RETURN(double v, GetNumber(n, "stop.min_delta"));
+    if (!(v >= 0) || !std::isfinite(v)) {
+      return Error(n, "stop.min_delta", "must be a non-negative number, got " + n.Scalar());
+    }
+    if (!stop.no_improvement_trials) {
+      return Error(n, "stop.min_delta", "only has a meaning with stop.no_improvement_trials");
+    }
+    stop.min_delta = v;
+  }
+  // Every check above has a key and a line; this only guards against the two drifting apart.
+  Status valid = stop.ValidateFor(config.directions);
+  if (!valid.ok()) return Error(node, "stop", valid.message());
   return Status::Ok();
 }
 

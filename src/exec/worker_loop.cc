@@ -20,6 +20,7 @@ Status WorkerLoopOptions::Validate() const {
     return InvalidArgument("grace_period: must be longer than heartbeat_interval");
   }
   if (retry.max_retries < 0) return InvalidArgument("max_retries: must be non-negative");
+  DIAL_RETURN_IF_ERROR(stoppers.Validate().WithContext("stop"));
   return Status::Ok();
 }
 
@@ -55,6 +56,7 @@ Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& 
 
 Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const WorkerLoopOptions& options) {
   DIAL_RETURN_IF_ERROR(options.Validate());
+  DIAL_RETURN_IF_ERROR(options.stoppers.ValidateFor(study.directions()).WithContext("stop"));
   const auto start = std::chrono::steady_clock::now();
   const Json identity = WorkerIdentity();
   auto stopped = [&] { return options.stop_flag != nullptr && options.stop_flag->load(); };
@@ -63,6 +65,11 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
     if (options.n_trials && done >= *options.n_trials) break;
     if (options.timeout && std::chrono::steady_clock::now() - start >= *options.timeout) break;
     if (study.sampler().IsExhausted(study)) break;
+    DIAL_ASSIGN_OR_RETURN(std::optional<StopDecision> stop, CheckAndRecordStop(study, options.stoppers));
+    if (stop) {
+      if (options.on_stopped) options.on_stopped(*stop);
+      break;
+    }
 
     DIAL_ASSIGN_OR_RETURN(std::vector<int64_t> stale,
                           FailStaleTrials(study.storage(), study.id(), options.grace_period, options.retry));

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "dial/status.h"
+#include "dial/stopper.h"
 #include "dial/study.h"
 #include "exec/heartbeat.h"
 
@@ -31,15 +32,19 @@ struct WorkerLoopOptions {
   // Called with each trial this worker finishes (as stored), and with the numbers of the stale trials it failed.
   std::function<void(Study&, const FrozenTrial&)> on_trial_finished;
   std::function<void(const std::vector<int64_t>&)> on_stale_trials_failed;
+  // Study-wide stoppers, checked before each trial: when one holds no trial is started, the reason is recorded as
+  // study system attr dial:stopped_by (once, by the first worker), on_stopped is called with it, and the loop ends OK.
+  StopperOptions stoppers;
+  std::function<void(const StopDecision&)> on_stopped;
 
   // InvalidArgument naming the option: non-positive counts or durations, a grace period not above the interval.
   Status Validate() const;
 };
 
-// Runs trials of `study` until its own n_trials, the study budget, the timeout, an exhausted sampler, or the stop
-// flag. Each trial carries system attr dial:worker ({host, pid}) and beats while the objective runs. A trial that
-// another worker failed meanwhile (stale) is skipped, not an error. Returns Cancelled when stopped by the flag (the
-// running trial failed "interrupted"), OK otherwise; storage errors end the loop.
+// Runs trials of `study` until its own n_trials, the study budget, the timeout, a stopper, an exhausted sampler, or
+// the stop flag. Each trial carries system attr dial:worker ({host, pid}) and beats while the objective runs. A trial
+// that another worker failed meanwhile (stale) is skipped, not an error. Returns Cancelled when stopped by the flag
+// (the running trial failed "interrupted"), OK otherwise; storage errors end the loop.
 Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const WorkerLoopOptions& options);
 
 // The study's budget count as WorkerLoopOptions::study_n_trials uses it: every trial, less the failed trials that

@@ -210,6 +210,7 @@ WorkerLoopOptions LoopOptions(const RunRequest& request) {
   options.grace_period = std::chrono::duration<double>(GracePeriodSeconds(config));
   options.retry.max_retries = config.max_retries;
   options.stop_flag = &g_stop;
+  options.stoppers = config.stoppers;
   return options;
 }
 
@@ -234,6 +235,10 @@ void PrintHeader(const RunRequest& request, std::optional<int64_t> total) {
             << (request.n_jobs > 1 ? ", " + std::to_string(request.n_jobs) + " jobs" : "") << std::endl;
 }
 
+std::string StoppedText(const Study& study, const StopDecision& decision) {
+  return "study '" + study.name() + "' stopped: " + decision.reason;
+}
+
 int RunInProcess(const RunRequest& request) {
   Study& study = *request.study;
   Result<ObjectiveFunction> objective = MakeObjective(*request.config, &g_stop);
@@ -256,10 +261,14 @@ int RunInProcess(const RunRequest& request) {
   options.on_stale_trials_failed = [](const std::vector<int64_t>& numbers) {
     std::cout << StaleText(numbers) << std::endl;
   };
+  std::optional<StopDecision> stopped_by;
+  options.on_stopped = [&stopped_by](const StopDecision& decision) { stopped_by = decision; };
   progress.Start();
   Status status = RunWorkerLoop(study, *objective, options);
   progress.Finish();
   if (!request.child) std::cout << "study '" << study.name() << "': " << progress.Summary() << std::endl;
+  // A pool's worker leaves this line to the pool, which prints it once.
+  if (stopped_by && !request.child) std::cout << StoppedText(study, *stopped_by) << std::endl;
   // A pool's worker leaves the one "interrupted" line to the pool.
   if (status.code() == StatusCode::kCancelled) return request.child ? kExitInterrupted : ReportInterrupted(status);
   if (!status.ok()) return ReportError(Status(StatusCode::kInternal, status.message()));
@@ -359,6 +368,11 @@ int RunPool(const RunRequest& request) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!request.child) {
     std::cout << "study '" << study.name() << "': " << PoolSummary(study, *first_number, seconds) << std::endl;
+    // The workers checked the stoppers and recorded the first that held; say whether one holds now.
+    if (status.ok()) {
+      Result<std::optional<StopDecision>> stopped_by = CheckAndRecordStop(study, config.stoppers);
+      if (stopped_by.ok() && *stopped_by) std::cout << StoppedText(study, **stopped_by) << std::endl;
+    }
   }
   if (status.code() == StatusCode::kCancelled) return ReportInterrupted(status);
   if (!status.ok()) return ReportError(Status(StatusCode::kInternal, status.message()));
