@@ -103,6 +103,22 @@ TEST(AutoSamplerTest, CategoricalOrConditionalSpacesUseTpe) {
   EXPECT_EQ(Choice(trials.back()), "tpe");
 }
 
+// Once a trial is pruned, auto hands over to TPE (which learns from pruned trials; GP-BO does not).
+TEST(AutoSamplerTest, PrunedTrialsHandOverToTpe) {
+  int calls = 0;
+  auto pruned_third = [&calls](Trial& t) -> Result<std::vector<double>> {
+    DIAL_ASSIGN_OR_RETURN(double x, t.SuggestFloat("x", -2.0, 2.0));
+    if (++calls == 3) return TrialPruned("pruned by the test");
+    return std::vector<double>{x * x};
+  };
+  std::vector<FrozenTrial> trials = RunStudy("auto", Json::object(), 5, 3, pruned_third);
+  ASSERT_EQ(trials.size(), 5u);
+  EXPECT_EQ(trials[2].state, TrialState::kPruned);
+  EXPECT_EQ(Choice(trials[2]), "gp");
+  EXPECT_EQ(Choice(trials[3]), "tpe");
+  EXPECT_EQ(Choice(trials[4]), "tpe");
+}
+
 TEST(AutoSamplerTest, ManyTrialsHandOverToTpeAndTheChoiceIsRecordedInTheStudy) {
   StudyOptions o;
   o.sampler = "auto";
