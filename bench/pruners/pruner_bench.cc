@@ -7,15 +7,13 @@
 //   dial_bench_pruners --method '{"label":"tpe+hyperband","sampler":"tpe","pruner":"hyperband",
 //       "pruner_options":{"min_resource":1,"max_resource":100,"reduction_factor":3}}' --seeds 20 --budget 100
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bench/json_lines.h"
 #include "dial/functions.h"
 #include "dial/storage.h"
 #include "dial/study.h"
@@ -141,21 +139,11 @@ int main(int argc, char** argv) {
   for (const Method& m : methods) {
     for (int s = 0; s < seeds; ++s) tasks.push_back({&m, s});
   }
-  std::atomic<size_t> next{0};
-  std::mutex out_mu;
-  auto work = [&] {
-    for (size_t i = next++; i < tasks.size(); i = next++) {
-      const Task& t = tasks[i];
-      RunResult r = RunOne(*t.method, static_cast<uint64_t>(t.seed), budget, bias);
-      dial::Json line = {
-          {"side", "dial"}, {"method", t.method->label}, {"sampler", r.sampler_name}, {"seed", t.seed},
-          {"bias", bias},   {"seconds", r.seconds},      {"optimum", optimum},        {"trials", r.trials}};
-      std::lock_guard<std::mutex> lock(out_mu);
-      std::cout << line.dump() << std::endl;
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(work);
-  for (auto& th : pool) th.join();
+  dial::bench::PrintJsonLinesInParallel(tasks.size(), threads, [&](size_t i) {
+    const Task& t = tasks[i];
+    RunResult r = RunOne(*t.method, static_cast<uint64_t>(t.seed), budget, bias);
+    return dial::Json{{"side", "dial"}, {"method", t.method->label}, {"sampler", r.sampler_name}, {"seed", t.seed},
+                      {"bias", bias},   {"seconds", r.seconds},      {"optimum", optimum},        {"trials", r.trials}};
+  });
   return 0;
 }

@@ -8,17 +8,15 @@
 //   dial_bench_samplers ask-time --method tpe --trials 100,1000,10000 --repetitions 20
 //   dial_bench_samplers eval --problem levy5 --x 1,2,3,4,5
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bench/json_lines.h"
 #include "dial/functions.h"
 #include "dial/storage.h"
 #include "dial/study.h"
@@ -113,25 +111,16 @@ int Regret(const std::vector<Method>& methods, const std::vector<dial::Benchmark
       for (int s = 0; s < seeds; ++s) tasks.push_back({&m, &p, s});
     }
   }
-  std::atomic<size_t> next{0};
-  std::mutex out_mu;
-  auto work = [&] {
-    for (size_t i = next++; i < tasks.size(); i = next++) {
-      const Task& t = tasks[i];
-      double seconds = 0;
-      std::string sampler_name;
-      std::vector<double> regret =
-          RunOne(*t.method, *t.problem, static_cast<uint64_t>(t.seed), evals, &seconds, &sampler_name);
-      dial::Json line = {
-          {"side", "dial"}, {"method", t.method->label}, {"sampler", sampler_name}, {"problem", t.problem->name},
-          {"seed", t.seed}, {"seconds", seconds},        {"regret", regret}};
-      std::lock_guard<std::mutex> lock(out_mu);
-      std::cout << line.dump() << std::endl;
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(work);
-  for (auto& th : pool) th.join();
+  dial::bench::PrintJsonLinesInParallel(tasks.size(), threads, [&](size_t i) {
+    const Task& t = tasks[i];
+    double seconds = 0;
+    std::string sampler_name;
+    std::vector<double> regret =
+        RunOne(*t.method, *t.problem, static_cast<uint64_t>(t.seed), evals, &seconds, &sampler_name);
+    return dial::Json{
+        {"side", "dial"}, {"method", t.method->label}, {"sampler", sampler_name}, {"problem", t.problem->name},
+        {"seed", t.seed}, {"seconds", seconds},        {"regret", regret}};
+  });
   return 0;
 }
 

@@ -182,13 +182,8 @@ Result<std::unique_ptr<Pruner>> CreateHyperbandPrunerFromJson(const Json& option
       CheckOptionKeys(what, options, {"min_resource", "max_resource", "reduction_factor", "bootstrap_count"}));
   HyperbandPrunerOptions opts;
   DIAL_ASSIGN_OR_RETURN(opts.min_resource, GetIntOption(what, options, "min_resource", opts.min_resource, 1));
-  if (options.is_object() && options.contains("max_resource") && options.at("max_resource") != "auto") {
-    if (!options.at("max_resource").is_number()) {
-      return InvalidArgument(what + ": option 'max_resource' must be an integer >= min_resource or \"auto\", got " +
-                             options.at("max_resource").dump());
-    }
-    DIAL_ASSIGN_OR_RETURN(opts.max_resource, GetIntOption(what, options, "max_resource", 1, 1));
-  }
+  DIAL_ASSIGN_OR_RETURN(opts.max_resource,
+                        GetIntOrAutoOption(what, options, "max_resource", "an integer >= min_resource", 1));
   DIAL_ASSIGN_OR_RETURN(opts.reduction_factor,
                         GetIntOption(what, options, "reduction_factor", opts.reduction_factor, 2, kIntMax));
   DIAL_ASSIGN_OR_RETURN(opts.bootstrap_count,

@@ -184,13 +184,7 @@ Result<std::unique_ptr<Pruner>> CreateSuccessiveHalvingPrunerFromJson(const Json
   DIAL_RETURN_IF_ERROR(CheckOptionKeys(
       what, options, {"min_resource", "reduction_factor", "min_early_stopping_rate", "bootstrap_count"}));
   SuccessiveHalvingPrunerOptions opts;
-  if (options.is_object() && options.contains("min_resource") && options.at("min_resource") != "auto") {
-    if (!options.at("min_resource").is_number()) {
-      return InvalidArgument(what + ": option 'min_resource' must be an integer >= 1 or \"auto\", got " +
-                             options.at("min_resource").dump());
-    }
-    DIAL_ASSIGN_OR_RETURN(opts.min_resource, GetIntOption(what, options, "min_resource", 1, 1));
-  }
+  DIAL_ASSIGN_OR_RETURN(opts.min_resource, GetIntOrAutoOption(what, options, "min_resource", "an integer >= 1", 1));
   DIAL_ASSIGN_OR_RETURN(opts.reduction_factor,
                         GetIntOption(what, options, "reduction_factor", opts.reduction_factor, 2, kIntMax));
   DIAL_ASSIGN_OR_RETURN(opts.min_early_stopping_rate, GetIntOption(what, options, "min_early_stopping_rate",

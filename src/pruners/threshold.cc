@@ -61,14 +61,8 @@ Result<std::unique_ptr<Pruner>> CreateThresholdPrunerFromJson(const Json& option
   DIAL_RETURN_IF_ERROR(CheckOptionKeys(what, options, {"lower", "upper", "n_warmup_steps", "interval_steps"}));
   constexpr int64_t kIntMax = std::numeric_limits<int>::max();
   ThresholdPrunerOptions opts;
-  if (options.is_object() && options.contains("lower") && !options.at("lower").is_null()) {
-    DIAL_ASSIGN_OR_RETURN(double lower, GetDoubleOption(what, options, "lower", 0.0));
-    opts.lower = lower;
-  }
-  if (options.is_object() && options.contains("upper") && !options.at("upper").is_null()) {
-    DIAL_ASSIGN_OR_RETURN(double upper, GetDoubleOption(what, options, "upper", 0.0));
-    opts.upper = upper;
-  }
+  DIAL_ASSIGN_OR_RETURN(opts.lower, GetOptionalDoubleOption(what, options, "lower"));
+  DIAL_ASSIGN_OR_RETURN(opts.upper, GetOptionalDoubleOption(what, options, "upper"));
   DIAL_ASSIGN_OR_RETURN(opts.n_warmup_steps,
                         GetIntOption(what, options, "n_warmup_steps", opts.n_warmup_steps, 0, kIntMax));
   DIAL_ASSIGN_OR_RETURN(opts.interval_steps,

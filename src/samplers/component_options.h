@@ -7,8 +7,10 @@
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "dial/status.h"
 
@@ -74,6 +76,55 @@ inline Result<double> GetDoubleOption(const std::string& what, const nlohmann::j
     return InvalidArgument(what + ": option '" + key + "' must be a finite number, got " + v.dump());
   }
   return v.get<double>();
+}
+
+// An option whose absence or null means "not set" (e.g. `popsize: null`, the default): nullopt then, otherwise
+// the value as GetIntOption / GetDoubleOption read it.
+inline Result<std::optional<int64_t>> GetOptionalIntOption(const std::string& what, const nlohmann::json& options,
+                                                           const std::string& key,
+                                                           int64_t min = std::numeric_limits<int64_t>::min(),
+                                                           int64_t max = std::numeric_limits<int64_t>::max()) {
+  if (!options.is_object() || !options.contains(key) || options.at(key).is_null()) return std::optional<int64_t>();
+  DIAL_ASSIGN_OR_RETURN(int64_t v, GetIntOption(what, options, key, 0, min, max));
+  return std::optional<int64_t>(v);
+}
+inline Result<std::optional<double>> GetOptionalDoubleOption(const std::string& what, const nlohmann::json& options,
+                                                             const std::string& key) {
+  if (!options.is_object() || !options.contains(key) || options.at(key).is_null()) return std::optional<double>();
+  DIAL_ASSIGN_OR_RETURN(double v, GetDoubleOption(what, options, key, 0.0));
+  return std::optional<double>(v);
+}
+
+// An integer option that may also be "auto" (`min_resource: auto`): nullopt when absent or "auto", otherwise
+// the integer in [min, max]. `expected` completes the message for anything else ("an integer >= 1").
+inline Result<std::optional<int64_t>> GetIntOrAutoOption(const std::string& what, const nlohmann::json& options,
+                                                         const std::string& key, const std::string& expected,
+                                                         int64_t min = std::numeric_limits<int64_t>::min(),
+                                                         int64_t max = std::numeric_limits<int64_t>::max()) {
+  if (!options.is_object() || !options.contains(key) || options.at(key) == "auto") return std::optional<int64_t>();
+  if (!options.at(key).is_number()) {
+    return InvalidArgument(what + ": option '" + key + "' must be " + expected + " or \"auto\", got " +
+                           options.at(key).dump());
+  }
+  DIAL_ASSIGN_OR_RETURN(int64_t v, GetIntOption(what, options, key, 0, min, max));
+  return std::optional<int64_t>(v);
+}
+
+// The option `key` naming one of `choices` (`crossover: sbx`), or `fallback` when absent: InvalidArgument
+// listing the names otherwise ("must be \"uniform\", \"sbx\" or \"blxalpha\", got ...").
+template <typename T>
+Result<T> GetChoiceOption(const std::string& what, const nlohmann::json& options, const std::string& key, T fallback,
+                          std::initializer_list<std::pair<std::string_view, T>> choices) {
+  if (!options.is_object() || !options.contains(key)) return fallback;
+  const nlohmann::json& v = options.at(key);
+  std::string names;
+  size_t i = 0;
+  for (const auto& [name, value] : choices) {
+    if (v.is_string() && v.get<std::string>() == name) return value;
+    names += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + ("\"" + std::string(name) + "\"");
+    ++i;
+  }
+  return InvalidArgument(what + ": option '" + key + "' must be " + names + ", got " + v.dump());
 }
 
 // The true/false option `key`, or `fallback` when absent.

@@ -254,5 +254,46 @@ Status CheckTrialUpdate(TrialId trial_id, TrialState current, const Storage::Tri
   return Status::Ok();
 }
 
+namespace {
+constexpr const char* kOptunaTables[] = {"studies",
+                                         "version_info",
+                                         "study_directions",
+                                         "study_user_attributes",
+                                         "study_system_attributes",
+                                         "trials",
+                                         "trial_user_attributes",
+                                         "trial_system_attributes",
+                                         "trial_params",
+                                         "trial_values",
+                                         "trial_intermediate_values",
+                                         "trial_heartbeats",
+                                         "alembic_version"};
+}  // namespace
+
+Status CheckVersionTablesExist(const FoundSchema& found, const std::string& what) {
+  if (found.tables.count("version_info") && found.tables.count("alembic_version")) return Status::Ok();
+  return FailedPrecondition(what +
+                            " has tables but no Optuna version stamp (version_info, alembic_version); it is not an "
+                            "Optuna/dial storage and is left untouched");
+}
+
+Result<SchemaState> ClassifyStampedSchema(const FoundSchema& found, const std::string& what,
+                                          const std::string& instead) {
+  if (found.schema_version != std::to_string(kSchemaVersion) || found.revision != kAlembicRevision ||
+      found.n_revisions != 1) {
+    return FailedPrecondition(what + " has schema version " + found.schema_version + " and alembic revision '" +
+                              found.revision + "', probably from a newer Optuna; dial knows schema version " +
+                              std::to_string(kSchemaVersion) + " with alembic revision '" + kAlembicRevision +
+                              "' (Optuna 3.0-3.1). The database is left untouched; " + instead);
+  }
+  for (const char* table : kOptunaTables) {
+    if (!found.tables.count(table)) {
+      return FailedPrecondition(what + " is stamped with Optuna's schema but lacks table '" + table +
+                                "'; it is left untouched");
+    }
+  }
+  return found.indexes.count(kTrialsStudyIndexName) ? SchemaState::kKnown : SchemaState::kKnownWithoutIndex;
+}
+
 }  // namespace storage_internal
 }  // namespace dial

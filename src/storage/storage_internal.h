@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,5 +49,38 @@ inline bool StateMatches(TrialState state, const std::optional<std::vector<Trial
   }
   return false;
 }
+
+// ---- Optuna 3.1's relational schema (shared/docs/optuna-storage-format.md), as both SQL backends check it ----
+inline constexpr int kSchemaVersion = 12;                    // version_info.schema_version
+inline constexpr const char* kAlembicRevision = "v3.0.0.d";  // alembic_version.version_num
+inline constexpr const char* kLibraryVersion = "3.1.0";      // version_info.library_version
+// dial's index on trials(study_id): Optuna 3.1 scans `trials` for a study's trials, which at scale needs an index.
+// Later Optuna revisions add one named trials_study_id_key, so ours has another name and an upgrade by Optuna
+// does not collide with it.
+inline constexpr const char* kTrialsStudyIndexName = "ix_trials_study_id";
+
+enum class SchemaState {
+  kEmpty,              // no tables: dial creates Optuna's schema
+  kKnown,              // Optuna 3.1's schema with dial's index on trials(study_id)
+  kKnownWithoutIndex,  // Optuna 3.1's schema as Optuna created it: dial adds the index (Optuna ignores it)
+};
+
+// What a backend read of an existing database: its tables and indexes, then (when the version tables exist)
+// the version stamps.
+struct FoundSchema {
+  std::set<std::string, std::less<>> tables;
+  std::set<std::string, std::less<>> indexes;
+  std::string schema_version = "(none)";  // "NULL" for a NULL stamp
+  std::string revision = "(none)";
+  int n_revisions = 0;
+};
+
+// FailedPrecondition naming the database (`what`, e.g. "sqlite database 'a.db'") when it has tables but not
+// both version tables: not an Optuna/dial storage.
+Status CheckVersionTablesExist(const FoundSchema& found, const std::string& what);
+// The state of a database whose version tables exist: FailedPrecondition naming it when its stamps are not
+// Optuna 3.1's (`instead` says what to use: "use another file") or a table of the schema is missing.
+Result<SchemaState> ClassifyStampedSchema(const FoundSchema& found, const std::string& what,
+                                          const std::string& instead);
 
 }  // namespace dial::storage_internal

@@ -364,29 +364,19 @@ Result<std::unique_ptr<Sampler>> CreateCmaesSamplerFromJson(const Json& options,
   DIAL_RETURN_IF_ERROR(CheckOptionKeys(
       what, options, {"sigma0", "n_startup_trials", "popsize", "restart_strategy", "inc_popsize", "seed"}));
   CmaesSamplerOptions opts;
-  if (options.is_object() && options.contains("sigma0") && !options.at("sigma0").is_null()) {
-    const Json& v = options.at("sigma0");
-    if (!v.is_number()) return InvalidArgument(what + ": option 'sigma0' must be a number, got " + v.dump());
-    opts.sigma0 = v.get<double>();
-  }
+  DIAL_ASSIGN_OR_RETURN(opts.sigma0, GetOptionalDoubleOption(what, options, "sigma0"));
   DIAL_ASSIGN_OR_RETURN(int64_t n_startup, GetIntOption(what, options, "n_startup_trials", 0, 0, 1'000'000'000));
   opts.n_startup_trials = static_cast<int>(n_startup);
-  if (options.is_object() && options.contains("popsize") && !options.at("popsize").is_null()) {
-    DIAL_ASSIGN_OR_RETURN(int64_t popsize, GetIntOption(what, options, "popsize", 0, 2, 1'000'000));
-    opts.popsize = static_cast<int>(popsize);
-  }
-  if (options.is_object() && options.contains("restart_strategy")) {
-    const Json& v = options.at("restart_strategy");
-    if (v.is_null() || v == "none") {
-      opts.restart_strategy = CmaRestartStrategy::kNone;
-    } else if (v == "ipop") {
-      opts.restart_strategy = CmaRestartStrategy::kIpop;
-    } else if (v == "bipop") {
-      opts.restart_strategy = CmaRestartStrategy::kBipop;
-    } else {
-      return InvalidArgument(what + ": option 'restart_strategy' must be \"ipop\", \"bipop\" or \"none\", got " +
-                             v.dump());
-    }
+  DIAL_ASSIGN_OR_RETURN(std::optional<int64_t> popsize, GetOptionalIntOption(what, options, "popsize", 2, 1'000'000));
+  if (popsize) opts.popsize = static_cast<int>(*popsize);
+  if (options.is_object() && options.contains("restart_strategy") && options.at("restart_strategy").is_null()) {
+    opts.restart_strategy = CmaRestartStrategy::kNone;  // `restart_strategy: null`, as Optuna's None
+  } else {
+    DIAL_ASSIGN_OR_RETURN(opts.restart_strategy,
+                          GetChoiceOption(what, options, "restart_strategy", opts.restart_strategy,
+                                          {{"ipop", CmaRestartStrategy::kIpop},
+                                           {"bipop", CmaRestartStrategy::kBipop},
+                                           {"none", CmaRestartStrategy::kNone}}));
   }
   DIAL_ASSIGN_OR_RETURN(int64_t inc, GetIntOption(what, options, "inc_popsize", 2, 1, 1000));
   opts.inc_popsize = static_cast<int>(inc);

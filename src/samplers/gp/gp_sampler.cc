@@ -245,19 +245,6 @@ class GpSampler final : public Sampler {
   SearchSpace last_space_;
 };
 
-// One of `choices` (a string), or `fallback` when absent.
-Result<std::string> GetChoiceOption(const std::string& what, const Json& options, const std::string& key,
-                                    const std::string& fallback, std::initializer_list<std::string_view> choices) {
-  if (!options.is_object() || !options.contains(key)) return fallback;
-  const Json& v = options.at(key);
-  std::string list;
-  for (std::string_view c : choices) {
-    if (v.is_string() && v.get<std::string>() == c) return std::string(c);
-    list += (list.empty() ? "" : ", ") + std::string(c);
-  }
-  return InvalidArgument(what + ": option '" + key + "' must be one of " + list + ", got " + v.dump());
-}
-
 }  // namespace
 
 Status GpSamplerOptions::Validate() const {
@@ -295,17 +282,16 @@ Result<std::unique_ptr<Sampler>> CreateGpSamplerFromJson(const Json& options, ui
   DIAL_ASSIGN_OR_RETURN(int64_t candidates,
                         GetIntOption(what, options, "n_candidates", opts.n_candidates, 1, kMaxCandidates));
   opts.n_candidates = static_cast<int>(candidates);
-  DIAL_ASSIGN_OR_RETURN(std::string acquisition,
-                        GetChoiceOption(what, options, "acquisition", "logei", {"logei", "ucb"}));
-  opts.acquisition = acquisition == "ucb" ? GpAcquisitionFunction::kUcb : GpAcquisitionFunction::kLogEi;
+  DIAL_ASSIGN_OR_RETURN(opts.acquisition, GetChoiceOption(what, options, "acquisition", opts.acquisition,
+                                                          {{"logei", GpAcquisitionFunction::kLogEi},
+                                                           {"ucb", GpAcquisitionFunction::kUcb}}));
   DIAL_ASSIGN_OR_RETURN(opts.beta, GetDoubleOption(what, options, "beta", opts.beta));
   DIAL_ASSIGN_OR_RETURN(opts.deterministic_objective,
                         GetBoolOption(what, options, "deterministic_objective", opts.deterministic_objective));
-  DIAL_ASSIGN_OR_RETURN(std::string transform,
-                        GetChoiceOption(what, options, "output_transform", "log", {"log", "rank", "none"}));
-  opts.output_transform = transform == "rank"   ? GpOutputTransform::kRank
-                          : transform == "none" ? GpOutputTransform::kNone
-                                                : GpOutputTransform::kLog;
+  DIAL_ASSIGN_OR_RETURN(opts.output_transform, GetChoiceOption(what, options, "output_transform", opts.output_transform,
+                                                               {{"log", GpOutputTransform::kLog},
+                                                                {"rank", GpOutputTransform::kRank},
+                                                                {"none", GpOutputTransform::kNone}}));
   DIAL_RETURN_IF_ERROR(opts.Validate());
   return NewGpSampler(opts);
 }

@@ -3,9 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <numeric>
 #include <vector>
+
+#include "samplers/tpe/truncnorm.h"
 
 namespace dial::internal::gp {
 namespace {
@@ -23,36 +24,8 @@ Eigen::VectorXd Standardize(const Eigen::VectorXd& y) {
 
 }  // namespace
 
-double InverseNormalCdf(double p) {
-  // P. J. Acklam's algorithm: rational approximations on the central region and the tails.
-  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
-                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
-  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                                 6.680131188771972e+01, -1.328068155288572e+01};
-  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
-  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-                                 3.754408661907416e+00};
-  constexpr double kLowTail = 0.02425;
-  double x = 0.0;
-  if (p < kLowTail) {
-    const double q = std::sqrt(-2.0 * std::log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
-  } else if (p <= 1.0 - kLowTail) {
-    const double q = p - 0.5, r = q * q;
-    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
-  } else {
-    const double q = std::sqrt(-2.0 * std::log1p(-p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
-  }
-  // Halley's step on Φ(x) − p = 0: e = Φ(x) − p, u = e √(2π) exp(x²/2), x ← x − u / (1 + x u / 2).
-  const double e = 0.5 * std::erfc(-x / std::numbers::sqrt2) - p;
-  const double u = e * std::sqrt(2.0 * std::numbers::pi) * std::exp(0.5 * x * x);
-  return x - u / (1.0 + 0.5 * x * u);
-}
+// One implementation of Φ⁻¹ serves both samplers: TPE's truncated normal has it (Acklam + one Halley step).
+double InverseNormalCdf(double p) { return tpe::Ndtri(p); }
 
 Eigen::VectorXd TransformOutputs(const Eigen::VectorXd& y, OutputTransform transform) {
   const Eigen::Index n = y.size();

@@ -287,35 +287,14 @@ Result<std::unique_ptr<Sampler>> CreateNsga2SamplerFromJson(const Json& options,
   Nsga2SamplerOptions opts;
   DIAL_ASSIGN_OR_RETURN(int64_t population, GetIntOption(what, options, "population_size", 50, 2, 1'000'000));
   opts.population_size = static_cast<int>(population);
-  auto get_probability = [&](const char* key, double* out) -> Status {
-    if (!options.is_object() || !options.contains(key)) return Status::Ok();
-    const Json& v = options.at(key);
-    if (!v.is_number()) {
-      return InvalidArgument(what + ": option '" + key + "' must be a number in [0, 1], got " + v.dump());
-    }
-    *out = v.get<double>();
-    return Status::Ok();
-  };
-  if (options.is_object() && options.contains("mutation_prob") && !options.at("mutation_prob").is_null()) {
-    double p = 0;
-    DIAL_RETURN_IF_ERROR(get_probability("mutation_prob", &p));
-    opts.mutation_prob = p;
-  }
-  DIAL_RETURN_IF_ERROR(get_probability("crossover_prob", &opts.crossover_prob));
-  DIAL_RETURN_IF_ERROR(get_probability("swapping_prob", &opts.swapping_prob));
-  if (options.is_object() && options.contains("crossover")) {
-    const Json& v = options.at("crossover");
-    if (v == "uniform") {
-      opts.crossover = Nsga2Crossover::kUniform;
-    } else if (v == "sbx") {
-      opts.crossover = Nsga2Crossover::kSbx;
-    } else if (v == "blxalpha") {
-      opts.crossover = Nsga2Crossover::kBlxAlpha;
-    } else {
-      return InvalidArgument(what + ": option 'crossover' must be \"uniform\", \"sbx\" or \"blxalpha\", got " +
-                             v.dump());
-    }
-  }
+  // Probabilities are read as numbers here; Validate() checks they lie in [0, 1].
+  DIAL_ASSIGN_OR_RETURN(opts.mutation_prob, GetOptionalDoubleOption(what, options, "mutation_prob"));
+  DIAL_ASSIGN_OR_RETURN(opts.crossover_prob, GetDoubleOption(what, options, "crossover_prob", opts.crossover_prob));
+  DIAL_ASSIGN_OR_RETURN(opts.swapping_prob, GetDoubleOption(what, options, "swapping_prob", opts.swapping_prob));
+  DIAL_ASSIGN_OR_RETURN(opts.crossover, GetChoiceOption(what, options, "crossover", opts.crossover,
+                                                        {{"uniform", Nsga2Crossover::kUniform},
+                                                         {"sbx", Nsga2Crossover::kSbx},
+                                                         {"blxalpha", Nsga2Crossover::kBlxAlpha}}));
   DIAL_ASSIGN_OR_RETURN(opts.seed, GetSeedOption(what, options, seed));
   DIAL_RETURN_IF_ERROR(opts.Validate());
   return NewNsga2Sampler(opts);

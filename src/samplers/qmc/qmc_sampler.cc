@@ -130,21 +130,9 @@ Result<std::unique_ptr<Sampler>> CreateQmcSamplerFromJson(const Json& options, u
   const std::string what = "sampler 'qmc'";
   DIAL_RETURN_IF_ERROR(CheckOptionKeys(what, options, {"qmc_type", "scramble", "seed"}));
   QmcSamplerOptions opts;
-  if (options.is_object() && options.contains("qmc_type")) {
-    const Json& v = options.at("qmc_type");
-    if (v == "sobol") {
-      opts.qmc_type = QmcType::kSobol;
-    } else if (v == "halton") {
-      opts.qmc_type = QmcType::kHalton;
-    } else {
-      return InvalidArgument(what + ": option 'qmc_type' must be \"sobol\" or \"halton\", got " + v.dump());
-    }
-  }
-  if (options.is_object() && options.contains("scramble")) {
-    const Json& v = options.at("scramble");
-    if (!v.is_boolean()) return InvalidArgument(what + ": option 'scramble' must be true or false, got " + v.dump());
-    opts.scramble = v.get<bool>();
-  }
+  DIAL_ASSIGN_OR_RETURN(opts.qmc_type, GetChoiceOption(what, options, "qmc_type", opts.qmc_type,
+                                                       {{"sobol", QmcType::kSobol}, {"halton", QmcType::kHalton}}));
+  DIAL_ASSIGN_OR_RETURN(opts.scramble, GetBoolOption(what, options, "scramble", opts.scramble));
   DIAL_ASSIGN_OR_RETURN(opts.seed, GetSeedOption(what, options, seed));
   DIAL_RETURN_IF_ERROR(opts.Validate());
   return NewQmcSampler(opts);

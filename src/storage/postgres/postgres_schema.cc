@@ -142,29 +142,8 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 )sql";
 
-// Optuna 3.1 scans `trials` for a study's trials; at scale that needs an index. Later Optuna revisions add one
-// named trials_study_id_key, so ours has a different name and an upgrade by Optuna does not collide with it.
+// dial's index on trials(study_id) (storage_internal::kTrialsStudyIndexName).
 constexpr const char* kCreateIndexSql = "CREATE INDEX IF NOT EXISTS ix_trials_study_id ON trials (study_id)";
-constexpr const char* kIndexName = "ix_trials_study_id";
-
-constexpr const char* kOptunaTables[] = {"studies",
-                                         "version_info",
-                                         "study_directions",
-                                         "study_user_attributes",
-                                         "study_system_attributes",
-                                         "trials",
-                                         "trial_user_attributes",
-                                         "trial_system_attributes",
-                                         "trial_params",
-                                         "trial_values",
-                                         "trial_intermediate_values",
-                                         "trial_heartbeats",
-                                         "alembic_version"};
-
-std::string Expected() {
-  return "dial knows schema version " + std::to_string(kSchemaVersion) + " with alembic revision '" + kAlembicRevision +
-         "' (Optuna 3.0-3.1)";
-}
 
 }  // namespace
 
@@ -176,42 +155,23 @@ Result<SchemaState> InspectSchema(Connection& conn) {
       conn.Query("SELECT c.relname, c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace "
                  "n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN "
                  "('r', 'p', 'v', 'm', 'f', 'i')"));
-  std::set<std::string, std::less<>> tables;
-  std::set<std::string, std::less<>> indexes;
+  storage_internal::FoundSchema found;
   for (int i = 0; i < relations.rows(); ++i) {
-    (relations.Text(i, 1) == "i" ? indexes : tables).emplace(relations.Text(i, 0));
+    (relations.Text(i, 1) == "i" ? found.indexes : found.tables).emplace(relations.Text(i, 0));
   }
-  if (tables.empty()) return SchemaState::kEmpty;
-  const std::string& url = conn.display_url();
-  if (!tables.count("version_info") || !tables.count("alembic_version")) {
-    return FailedPrecondition("PostgreSQL database " + url +
-                              " has tables but no Optuna version stamp (version_info, alembic_version); it is not an "
-                              "Optuna/dial storage and is left untouched");
-  }
-  std::string schema_version = "(none)";
+  if (found.tables.empty()) return SchemaState::kEmpty;
+  const std::string what = "PostgreSQL database " + conn.display_url();
+  DIAL_RETURN_IF_ERROR(storage_internal::CheckVersionTablesExist(found, what));
   {
     DIAL_ASSIGN_OR_RETURN(PgResult rows, conn.Query("SELECT schema_version FROM version_info"));
-    if (rows.rows() > 0) schema_version = rows.IsNull(0, 0) ? "NULL" : std::string(rows.Text(0, 0));
+    if (rows.rows() > 0) found.schema_version = rows.IsNull(0, 0) ? "NULL" : std::string(rows.Text(0, 0));
   }
-  std::string revision = "(none)";
-  int n_revisions = 0;
   {
     DIAL_ASSIGN_OR_RETURN(PgResult rows, conn.Query("SELECT version_num FROM alembic_version"));
-    n_revisions = rows.rows();
-    if (n_revisions > 0) revision = std::string(rows.Text(0, 0));
+    found.n_revisions = rows.rows();
+    if (found.n_revisions > 0) found.revision = std::string(rows.Text(0, 0));
   }
-  if (schema_version != std::to_string(kSchemaVersion) || revision != kAlembicRevision || n_revisions != 1) {
-    return FailedPrecondition("PostgreSQL database " + url + " has schema version " + schema_version +
-                              " and alembic revision '" + revision + "', probably from a newer Optuna; " + Expected() +
-                              ". The database is left untouched; use another database");
-  }
-  for (const char* table : kOptunaTables) {
-    if (!tables.count(table)) {
-      return FailedPrecondition("PostgreSQL database " + url + " is stamped with Optuna's schema but lacks table '" +
-                                table + "'; it is left untouched");
-    }
-  }
-  return indexes.count(kIndexName) ? SchemaState::kKnown : SchemaState::kKnownWithoutIndex;
+  return storage_internal::ClassifyStampedSchema(found, what, "use another database");
 }
 
 Status CreateSchema(Connection& conn, SchemaState state) {

@@ -5,18 +5,14 @@
 
 #include "dial/status.h"
 #include "storage/postgres/pg_connection.h"
+#include "storage/storage_internal.h"
 
 namespace dial::postgres {
 
-inline constexpr int kSchemaVersion = 12;                    // version_info.schema_version
-inline constexpr const char* kAlembicRevision = "v3.0.0.d";  // alembic_version.version_num
-inline constexpr const char* kLibraryVersion = "3.1.0";      // version_info.library_version
-
-enum class SchemaState {
-  kEmpty,              // no tables in the current schema: dial creates Optuna's
-  kKnown,              // Optuna 3.1's schema with dial's index on trials(study_id)
-  kKnownWithoutIndex,  // Optuna 3.1's schema as Optuna created it: dial adds the index (Optuna ignores it)
-};
+using storage_internal::kAlembicRevision;
+using storage_internal::kLibraryVersion;
+using storage_internal::kSchemaVersion;
+using storage_internal::SchemaState;
 
 // Reads (never writes) the current schema's tables and version stamps; run it in a transaction. FailedPrecondition
 // naming the database (password masked) and the versions found when it has another schema version or alembic

@@ -122,79 +122,38 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 )sql";
 
-// Optuna 3.1 scans `trials` for a study's trials; at scale that needs an index. Later Optuna revisions add one
-// named trials_study_id_key, so ours has a different name and an upgrade by Optuna does not collide with it.
 constexpr const char* kCreateIndexSql = "CREATE INDEX IF NOT EXISTS ix_trials_study_id ON trials (study_id);";
-constexpr const char* kIndexName = "ix_trials_study_id";
-
-constexpr const char* kOptunaTables[] = {"studies",
-                                         "version_info",
-                                         "study_directions",
-                                         "study_user_attributes",
-                                         "study_system_attributes",
-                                         "trials",
-                                         "trial_user_attributes",
-                                         "trial_system_attributes",
-                                         "trial_params",
-                                         "trial_values",
-                                         "trial_intermediate_values",
-                                         "trial_heartbeats",
-                                         "alembic_version"};
-
-std::string Expected() {
-  return "dial knows schema version " + std::to_string(kSchemaVersion) + " with alembic revision '" + kAlembicRevision +
-         "' (Optuna 3.0-3.1)";
-}
 
 }  // namespace
 
 Result<SchemaState> InspectSchema(Database& db) {
-  std::set<std::string> tables;
-  std::set<std::string> indexes;
+  storage_internal::FoundSchema found;
   {
     DIAL_ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT type, name FROM sqlite_master"));
     while (true) {
       DIAL_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      (stmt.Text(0) == "table" ? tables : indexes).insert(stmt.Text(1));
+      (stmt.Text(0) == "table" ? found.tables : found.indexes).insert(stmt.Text(1));
     }
   }
-  if (tables.empty()) return SchemaState::kEmpty;
-  const std::string& path = db.path();
-  if (!tables.count("version_info") || !tables.count("alembic_version")) {
-    return FailedPrecondition("sqlite database '" + path +
-                              "' has tables but no Optuna version stamp (version_info, alembic_version); it is "
-                              "not an Optuna/dial storage and is left untouched");
-  }
-  std::string schema_version = "(none)";
+  if (found.tables.empty()) return SchemaState::kEmpty;
+  const std::string what = "sqlite database '" + db.path() + "'";
+  DIAL_RETURN_IF_ERROR(storage_internal::CheckVersionTablesExist(found, what));
   {
     DIAL_ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT schema_version FROM version_info"));
     DIAL_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (row) schema_version = stmt.IsNull(0) ? "NULL" : stmt.Text(0);
+    if (row) found.schema_version = stmt.IsNull(0) ? "NULL" : stmt.Text(0);
   }
-  std::string revision = "(none)";
-  int n_revisions = 0;
   {
     DIAL_ASSIGN_OR_RETURN(Statement stmt, db.Prepare("SELECT version_num FROM alembic_version"));
     while (true) {
       DIAL_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      revision = stmt.Text(0);
-      ++n_revisions;
+      found.revision = stmt.Text(0);
+      ++found.n_revisions;
     }
   }
-  if (schema_version != std::to_string(kSchemaVersion) || revision != kAlembicRevision || n_revisions != 1) {
-    return FailedPrecondition("sqlite database '" + path + "' has schema version " + schema_version +
-                              " and alembic revision '" + revision + "', probably from a newer Optuna; " + Expected() +
-                              ". The database is left untouched; use another file");
-  }
-  for (const char* table : kOptunaTables) {
-    if (!tables.count(table)) {
-      return FailedPrecondition("sqlite database '" + path + "' is stamped with Optuna's schema but lacks table '" +
-                                table + "'; it is left untouched");
-    }
-  }
-  return indexes.count(kIndexName) ? SchemaState::kKnown : SchemaState::kKnownWithoutIndex;
+  return storage_internal::ClassifyStampedSchema(found, what, "use another file");
 }
 
 Status CreateSchema(Database& db) {

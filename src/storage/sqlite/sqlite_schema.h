@@ -4,18 +4,14 @@
 
 #include "dial/status.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/storage_internal.h"
 
 namespace dial::sqlite {
 
-inline constexpr int kSchemaVersion = 12;                    // version_info.schema_version
-inline constexpr const char* kAlembicRevision = "v3.0.0.d";  // alembic_version.version_num
-inline constexpr const char* kLibraryVersion = "3.1.0";      // version_info.library_version
-
-enum class SchemaState {
-  kEmpty,              // no tables at all: dial creates the schema
-  kKnown,              // Optuna 3.1's schema with its index on trials(study_id)
-  kKnownWithoutIndex,  // Optuna 3.1's schema as Optuna wrote it: dial adds the index (Optuna ignores it)
-};
+using storage_internal::kAlembicRevision;
+using storage_internal::kLibraryVersion;
+using storage_internal::kSchemaVersion;
+using storage_internal::SchemaState;
 
 // Reads (never writes) the tables and version stamps. FailedPrecondition naming the path and the versions
 // found when the database has another schema version or alembic revision, or tables but no version stamp;
