@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,8 +43,12 @@ int64_t RungEndStep(const SuccessiveHalvingRule& rule, int rung);
 // `completed_rung_<k>` (with `first_rung_attrs` at its first rung) and competes against the values recorded at
 // that rung by the trials `competes` accepts (every trial when empty). Reads the stored trial, not only `trial`,
 // to know which rungs it has completed: a caller's copy may miss attributes written by an earlier call.
+// `open_rungs` (the pruner's own, per trial: the first rung this pruner has not seen the trial complete) lets a
+// report inside a rung be decided without reading storage; it is only a lower bound, so it may be empty.
+using OpenRungs = std::map<TrialId, int>;
 Result<bool> PruneBySuccessiveHalving(const Study& study, const FrozenTrial& trial, const SuccessiveHalvingRule& rule,
-                                      const TrialFilter& competes, const AttrMap& first_rung_attrs);
+                                      const TrialFilter& competes, const AttrMap& first_rung_attrs,
+                                      OpenRungs& open_rungs);
 
 // A resource set to "auto", agreed once by all workers on a study: the integer in study system attribute `key`
 // when present; else `estimate` of the largest last step of the COMPLETE trials, stored there unless another

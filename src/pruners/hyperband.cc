@@ -57,7 +57,7 @@ class HyperbandPruner final : public Pruner {
     rule.min_early_stopping_rate = bracket;  // bracket b starts pruning at min_resource · η^b
     rule.bootstrap_count = options_.bootstrap_count;
     return internal::PruneBySuccessiveHalving(study, trial, rule, SameBracket(study, brackets, bracket),
-                                              AttrMap{{kBracketAttr, bracket}});
+                                              AttrMap{{kBracketAttr, bracket}}, open_rungs_);
   }
 
   Result<TrialFilter> SamplerView(const Study& study, const FrozenTrial& trial) override {
@@ -102,6 +102,7 @@ class HyperbandPruner final : public Pruner {
 
   HyperbandPrunerOptions options_;
   std::shared_ptr<const internal::HyperbandBrackets> brackets_;  // set once max_resource is known
+  internal::OpenRungs open_rungs_;  // per trial, the first rung not yet completed (see PruneBySuccessiveHalving)
 };
 
 }  // namespace

@@ -63,12 +63,13 @@ class SuccessiveHalvingPruner final : public Pruner {
     rule.reduction_factor = options_.reduction_factor;
     rule.min_early_stopping_rate = options_.min_early_stopping_rate;
     rule.bootstrap_count = options_.bootstrap_count;
-    return internal::PruneBySuccessiveHalving(study, trial, rule, TrialFilter(), AttrMap());
+    return internal::PruneBySuccessiveHalving(study, trial, rule, TrialFilter(), AttrMap(), open_rungs_);
   }
 
  private:
   SuccessiveHalvingPrunerOptions options_;
   std::optional<int64_t> min_resource_;  // resolved once when "auto"
+  internal::OpenRungs open_rungs_;
 };
 
 }  // namespace
@@ -88,17 +89,23 @@ int64_t RungEndStep(const SuccessiveHalvingRule& rule, int rung) {
 }
 
 Result<bool> PruneBySuccessiveHalving(const Study& study, const FrozenTrial& trial, const SuccessiveHalvingRule& rule,
-                                      const TrialFilter& competes, const AttrMap& first_rung_attrs) {
+                                      const TrialFilter& competes, const AttrMap& first_rung_attrs,
+                                      OpenRungs& open_rungs) {
   if (trial.intermediate_values.empty()) return false;
   const auto [step, value] = *trial.intermediate_values.rbegin();
-  // Most reports fall inside a rung: decided from the caller's copy without touching storage.
-  if (step < RungEndStep(rule, CurrentRung(trial.system_attrs))) return false;
+  // Most reports fall inside a rung: decided from what this pruner already knows, without touching storage.
+  auto known = open_rungs.find(trial.trial_id);
+  const int open_rung = std::max(CurrentRung(trial.system_attrs), known == open_rungs.end() ? 0 : known->second);
+  if (step < RungEndStep(rule, open_rung)) return false;
   Storage& storage = study.storage();
   DIAL_ASSIGN_OR_RETURN(FrozenTrial stored, storage.GetTrial(trial.trial_id));
   const bool maximize = study.directions().front() == StudyDirection::kMaximize;
   // A trial reporting sparsely may pass several rung ends at once: it competes at each in turn.
   for (int rung = CurrentRung(stored.system_attrs);; ++rung) {
-    if (step < RungEndStep(rule, rung)) return false;
+    if (step < RungEndStep(rule, rung)) {
+      open_rungs[trial.trial_id] = rung;
+      return false;
+    }
     if (!std::isfinite(value)) return true;  // diverged: never promoted, and not recorded as a competitor
     if (rung == 0) {
       for (const auto& [key, attr] : first_rung_attrs) {
