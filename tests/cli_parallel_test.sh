@@ -101,7 +101,13 @@ for jobs in 3 1; do
   study_file "term$jobs" 6 "$jobs" ""
   SLEEP=30 "$DIAL" tune --config "term$jobs.yaml" > "term$jobs.out" 2> "term$jobs.err" &
   TUNE=$!
-  sleep 1.5
+  # Until every worker runs a trial (at most 20 s: the machine may be busy), then half a second more.
+  for _ in $(seq 100); do
+    running=$(trials_json "term$jobs" 2>/dev/null | $PY -c "import json,sys; print(sum(x['state'] == 'RUNNING' for x in json.load(sys.stdin)))" 2>/dev/null)
+    [ "${running:-0}" -ge "$jobs" ] && break
+    sleep 0.2
+  done
+  sleep 0.5
   start=$(date +%s.%N)
   kill -TERM $TUNE
   wait $TUNE; rc=$?

@@ -140,8 +140,13 @@ class Study {
   // otherwise; storage errors end the loop.
   Status Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options = {});
   // Adds a WAITING trial whose parameters (external values) are fixed to `params`.
-  Status EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs = {});
+  Status EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs = {},
+                      const AttrMap& system_attrs = {});
   void Stop() { stop_requested_ = true; }
+  // An extra restriction of what the sampler sees, on top of the pruner's (Pruner::SamplerView): multi-fidelity
+  // studies show it only the trials of the level it should model (include/dial/fidelity.h). Empty: none.
+  using SamplerViewProvider = std::function<Result<TrialFilter>(const Study&, const FrozenTrial& trial)>;
+  void SetSamplerViewProvider(SamplerViewProvider provider) { view_provider_ = std::move(provider); }
 
   // ---- reading ----
   // The study's trials by number, optionally only those in `states`. Inside a sampler's calls for one trial
@@ -168,6 +173,8 @@ class Study {
   // Tell without copying the finished trial out; `trial.frozen()` holds the result.
   Status Finish(Trial& trial, TrialState state, const std::vector<double>& values, const std::string& reason);
   Status RunOneTrial(const ObjectiveFunction& objective, const OptimizeOptions& options);
+  // The pruner's sampler view of `trial`, narrowed by the view provider when there is one.
+  Result<TrialFilter> SamplerViewFor(const FrozenTrial& trial) const;
 
   std::shared_ptr<Storage> storage_;
   StudyId study_id_;
@@ -190,6 +197,7 @@ class Study {
     Study& study_;
   };
   TrialFilter sampler_view_;  // empty outside a ScopedSamplerView
+  SamplerViewProvider view_provider_;
 };
 
 // True when `a` dominates `b`: no worse in every objective and better in one (directions applied).

@@ -17,6 +17,7 @@
 // Every error names the file, the line and the key: "study.yaml:7: search_space.lr: low (0.1) > high (0.01)".
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "dial/command_objective.h"
 #include "dial/distribution.h"
+#include "dial/fidelity.h"
 #include "dial/frozen_trial.h"
 #include "dial/status.h"
 #include "dial/stopper.h"
@@ -81,6 +83,10 @@ struct StudyConfig {
   // `stop: {max_trials: 200, timeout: 3600, target_value: 0.05, no_improvement_trials: 30, min_delta: 0.001}`:
   // study-wide stoppers (include/dial/stopper.h), unlike n_trials and timeout above, which count this call's.
   StopperOptions stoppers;
+  // `fidelity: {levels: [{data_hours: 1, epochs: 1}, ...], schedule: {name: successive_halving, start_trials: 64,
+  // keep: 0.25}, resume_keys: [epochs], min_points_in_model: 0}`: a multi-fidelity study (include/dial/fidelity.h).
+  // A level's values reach the objective like parameters; they may not also be searched or fixed.
+  std::optional<FidelityOptions> fidelity;
   std::vector<ParamSpec> search_space;  // in the file's order, parents before the parameters they condition
   std::map<std::string, ParamValue> fixed;
   std::variant<CommandObjectiveOptions, BuiltinObjectiveConfig> objective;
@@ -97,8 +103,18 @@ Result<StudyConfig> LoadStudyConfig(const std::string& path);
 Result<StudyConfig> ParseStudyConfig(const std::string& yaml_text, const std::string& source = "<string>");
 
 // Suggests the config's search space in `trial` (define-by-run, honouring `when`) and returns the trial's
-// external params merged with `fixed`.
+// external params merged with `fixed` and, in a multi-fidelity study, the values of the trial's level.
 Result<std::map<std::string, ParamValue>> SuggestFromConfig(Trial& trial, const StudyConfig& config);
+
+// Objectives named by `builtin:` that run as command trials: the CLI registers `asr` (the built-in speech trainer,
+// run as `dial train --trial` in a child process). The objective mapping's command keys (timeout, kill_grace,
+// trials_dir, env, workdir) are read as for `command:`; every other key is handed to the factory as JSON. The
+// factory fills argv (and may set config.metrics, check the search space and fixed keys); its InvalidArgument
+// messages name the key and are prefixed with the file and line of the objective.
+using CommandBuiltinFactory =
+    std::function<Status(const Json& keys, StudyConfig& config, CommandObjectiveOptions& command)>;
+// Registers (or replaces) a command built-in. Not thread-safe: call before parsing study files.
+void RegisterCommandBuiltin(const std::string& name, CommandBuiltinFactory factory);
 
 // The objective that a study file describes: suggest the space, then run the command or the built-in.
 Result<ObjectiveFunction> MakeObjective(const StudyConfig& config, const std::atomic<bool>* stop_flag);

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "speech/data/text_file.h"
+
 namespace dial::speech {
 namespace {
 
@@ -53,28 +55,6 @@ void AppendCodePoints(std::string_view w, std::vector<std::string>* out) {
     out->emplace_back(w.substr(i, len));
     i += len;
   }
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return NotFound("transcript file '" + path + "' does not exist");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("cannot open transcript file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string_view> Lines(std::string_view content) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start <= content.size()) {
-    size_t end = content.find('\n', start);
-    if (end == std::string_view::npos) end = content.size();
-    lines.push_back(content.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
 }
 
 bool IsBlank(std::string_view line) {
@@ -175,7 +155,7 @@ EditCounts Align(std::span<const std::string> ref, std::span<const std::string> 
 Result<std::vector<Utterance>> ParseKaldiText(std::string_view content, std::string_view source) {
   std::vector<Utterance> out;
   std::set<std::string> seen;
-  std::vector<std::string_view> lines = Lines(content);
+  std::vector<std::string_view> lines = SplitLines(content);
   for (size_t k = 0; k < lines.size(); ++k) {
     if (IsBlank(lines[k])) continue;
     std::vector<std::string_view> tok = SplitWhitespace(lines[k]);
@@ -193,7 +173,7 @@ Result<std::vector<Utterance>> ParseKaldiText(std::string_view content, std::str
 Result<std::vector<Utterance>> ParseTrn(std::string_view content, std::string_view source) {
   std::vector<Utterance> out;
   std::set<std::string> seen;
-  std::vector<std::string_view> lines = Lines(content);
+  std::vector<std::string_view> lines = SplitLines(content);
   for (size_t k = 0; k < lines.size(); ++k) {
     if (IsBlank(lines[k])) continue;
     std::string_view line = TrimRight(lines[k]);
@@ -215,7 +195,7 @@ Result<std::vector<Utterance>> ParseTrn(std::string_view content, std::string_vi
 
 Result<std::map<std::string, std::string>> ParseUtt2Spk(std::string_view content, std::string_view source) {
   std::map<std::string, std::string> out;
-  std::vector<std::string_view> lines = Lines(content);
+  std::vector<std::string_view> lines = SplitLines(content);
   for (size_t k = 0; k < lines.size(); ++k) {
     if (IsBlank(lines[k])) continue;
     std::vector<std::string_view> tok = SplitWhitespace(lines[k]);
@@ -231,24 +211,24 @@ Result<std::map<std::string, std::string>> ParseUtt2Spk(std::string_view content
 }
 
 Result<std::vector<Utterance>> ReadKaldiText(const std::string& path) {
-  DIAL_ASSIGN_OR_RETURN(std::string content, ReadWholeFile(path));
+  DIAL_ASSIGN_OR_RETURN(std::string content, ReadTextFile(path));
   return ParseKaldiText(content, path);
 }
 
 Result<std::vector<Utterance>> ReadTrn(const std::string& path) {
-  DIAL_ASSIGN_OR_RETURN(std::string content, ReadWholeFile(path));
+  DIAL_ASSIGN_OR_RETURN(std::string content, ReadTextFile(path));
   return ParseTrn(content, path);
 }
 
 Result<std::map<std::string, std::string>> ReadUtt2Spk(const std::string& path) {
-  DIAL_ASSIGN_OR_RETURN(std::string content, ReadWholeFile(path));
+  DIAL_ASSIGN_OR_RETURN(std::string content, ReadTextFile(path));
   return ParseUtt2Spk(content, path);
 }
 
 Result<std::vector<Utterance>> ReadTranscripts(const std::string& path) {
-  DIAL_ASSIGN_OR_RETURN(std::string content, ReadWholeFile(path));
+  DIAL_ASSIGN_OR_RETURN(std::string content, ReadTextFile(path));
   bool any = false, all_trn = true;
-  for (std::string_view line : Lines(content)) {
+  for (std::string_view line : SplitLines(content)) {
     if (IsBlank(line)) continue;
     any = true;
     std::string_view t = TrimRight(line);

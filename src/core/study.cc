@@ -187,7 +187,7 @@ Status Study::Finish(Trial& trial, TrialState state, const std::vector<double>& 
   update.state = state;
   update.values = stored_values;
   // Asked before the write, so that a failure leaves the trial as it was.
-  DIAL_ASSIGN_OR_RETURN(TrialFilter view, pruner_->SamplerView(*this, frozen));
+  DIAL_ASSIGN_OR_RETURN(TrialFilter view, SamplerViewFor(frozen));
   DIAL_RETURN_IF_ERROR(storage_->UpdateTrial(frozen.trial_id, update));
   frozen.state = state;
   frozen.values = stored_values;
@@ -252,9 +252,20 @@ Status Study::Optimize(const ObjectiveFunction& objective, const OptimizeOptions
   return Status::Ok();
 }
 
-Status Study::EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs) {
+Result<TrialFilter> Study::SamplerViewFor(const FrozenTrial& trial) const {
+  DIAL_ASSIGN_OR_RETURN(TrialFilter view, pruner_->SamplerView(*this, trial));
+  if (!view_provider_) return view;
+  DIAL_ASSIGN_OR_RETURN(TrialFilter extra, view_provider_(*this, trial));
+  if (!view) return extra;
+  if (!extra) return view;
+  return TrialFilter([view, extra](const FrozenTrial& t) { return view(t) && extra(t); });
+}
+
+Status Study::EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs,
+                           const AttrMap& system_attrs) {
   FrozenTrial waiting;
   waiting.state = TrialState::kWaiting;
+  waiting.system_attrs = system_attrs;
   Json fixed = Json::object();
   for (const auto& [name, value] : params) fixed[name] = ParamValueToJson(value);
   waiting.system_attrs[std::string(kFixedParamsAttr)] = fixed;

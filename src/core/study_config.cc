@@ -37,7 +37,7 @@ const std::vector<std::string> kTopLevelKeys = {
     "study",        "storage",     "direction", "directions", "metrics",
     "n_trials",     "timeout",     "sampler",   "pruner",     "seed",
     "search_space", "fixed",       "objective", "n_jobs",     "heartbeat_interval",
-    "grace_period", "max_retries", "stop"};
+    "grace_period", "max_retries", "stop",      "fidelity"};
 const std::vector<std::string> kFloatKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kIntKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kCategoricalKeys = {"type", "choices", "when"};
@@ -45,6 +45,15 @@ const std::vector<std::string> kCommandKeys = {"command", "timeout", "kill_grace
 const std::vector<std::string> kStopKeys = {"max_trials", "timeout", "target_value", "no_improvement_trials",
                                             "min_delta"};
 const std::vector<std::string> kBuiltinKeys = {"builtin"};
+const std::vector<std::string> kFidelityKeys = {"levels", "schedule", "resume_keys", "min_points_in_model"};
+const std::vector<std::string> kFidelityScheduleKeys = {"name", "start_trials", "keep"};
+// The keys of `command:` that a command built-in (e.g. `asr`) takes too.
+const std::vector<std::string> kCommandRunKeys = {"timeout", "kill_grace", "trials_dir", "env", "workdir"};
+
+std::map<std::string, CommandBuiltinFactory>& CommandBuiltins() {
+  static std::map<std::string, CommandBuiltinFactory> builtins;
+  return builtins;
+}
 const std::vector<std::string> kMfHartmannKeys = {"builtin", "bias", "max_fidelity"};
 
 size_t EditDistance(const std::string& a, const std::string& b) {
@@ -250,6 +259,9 @@ class Parser {
   Status ParseStop(const YAML::Node& node, StudyConfig& config) const;
   Status ParseCommand(const YAML::Node& node, StudyConfig& config) const;
   Status ParseBuiltin(const YAML::Node& node, StudyConfig& config) const;
+  Status ParseFidelity(const YAML::Node& node, StudyConfig& config) const;
+  Status ParseCommandRunKeys(const YAML::Node& node, CommandObjectiveOptions& options) const;
+  Status ParseCommandBuiltin(const YAML::Node& node, const std::string& name, StudyConfig& config) const;
   Status CheckSampler(const YAML::Node& node, StudyConfig& config) const;
   Status CheckPruner(const YAML::Node& node, const StudyConfig& config) const;
 
@@ -306,6 +318,7 @@ Result<StudyConfig> Parser::Parse(const std::string& text) {
   if (root["stop"]) DIAL_RETURN_IF_ERROR(ParseStop(root["stop"], config));
   if (root["fixed"]) DIAL_RETURN_IF_ERROR(ParseFixed(root["fixed"], config));
   if (root["search_space"]) DIAL_RETURN_IF_ERROR(ParseSearchSpace(root["search_space"], config));
+  if (root["fidelity"]) DIAL_RETURN_IF_ERROR(ParseFidelity(root["fidelity"], config));
   if (!root["objective"]) {
     return Error(root, "objective",
                  "missing: say what to run, e.g. objective: {command: [python3, train.py, --lr, \"{lr}\"]} or "
@@ -734,6 +747,81 @@ Status Parser::ParseCommand(const YAML::Node& node, StudyConfig& config) const {
     Result<std::string> resolved = ResolveExecutable(options.argv[0]);
     if (!resolved.ok()) return Error(command[0], "objective.command[0]", resolved.status().message());
   }
+  DIAL_RETURN_IF_ERROR(ParseCommandRunKeys(node, options));
+  options.metrics = config.metrics;
+  Status valid = options.Validate();
+  if (!valid.ok()) return Error(node, "objective", valid.message());
+  config.objective = std::move(options);
+  return Status::Ok();
+}
+
+Status Parser::ParseFidelity(const YAML::Node& node, StudyConfig& config) const {
+  if (!node.IsMap())
+    return Error(node, "fidelity", "must be a mapping with levels and schedule, got " + Describe(node));
+  DIAL_RETURN_IF_ERROR(CheckKeys(node, "fidelity", kFidelityKeys));
+  FidelityOptions fidelity;
+  const YAML::Node levels = node["levels"];
+  if (!levels || !levels.IsSequence()) {
+    return Error(levels ? levels : node, "fidelity.levels",
+                 "must be a list of mappings, cheapest first, e.g. [{epochs: 1}, {epochs: 5}]");
+  }
+  for (size_t k = 0; k < levels.size(); ++k) {
+    const std::string key = "fidelity.levels[" + std::to_string(k) + "]";
+    if (!levels[k].IsMap())
+      return Error(levels[k], key, "must be a mapping of names to values, got " + Describe(levels[k]));
+    std::map<std::string, ParamValue> values;
+    for (const auto& kv : levels[k]) {
+      const std::string name = kv.first.Scalar();
+      const std::string value_key = key + "." + name;
+      DIAL_ASSIGN_OR_RETURN(ParamValue v, GetValue(kv.second, value_key));
+      if (config.fixed.count(name) != 0) {
+        return Error(kv.first, value_key, "also under fixed: a level sets it, so it cannot be fixed");
+      }
+      if (std::any_of(config.search_space.begin(), config.search_space.end(),
+                      [&](const ParamSpec& s) { return s.name == name; })) {
+        return Error(kv.first, value_key, "also in search_space: a level sets it, so it cannot be searched");
+      }
+      values.emplace(name, std::move(v));
+    }
+    fidelity.levels.push_back(std::move(values));
+  }
+  if (const YAML::Node schedule = node["schedule"]) {
+    if (!schedule.IsMap()) return Error(schedule, "fidelity.schedule", "must be a mapping {name, start_trials, keep}");
+    DIAL_RETURN_IF_ERROR(CheckKeys(schedule, "fidelity.schedule", kFidelityScheduleKeys));
+    if (schedule["name"]) {
+      DIAL_ASSIGN_OR_RETURN(fidelity.schedule, GetString(schedule["name"], "fidelity.schedule.name"));
+    }
+    if (schedule["start_trials"]) {
+      DIAL_ASSIGN_OR_RETURN(fidelity.start_trials, GetInt(schedule["start_trials"], "fidelity.schedule.start_trials"));
+    }
+    if (schedule["keep"]) {
+      DIAL_ASSIGN_OR_RETURN(fidelity.keep, GetNumber(schedule["keep"], "fidelity.schedule.keep"));
+    }
+  }
+  if (const YAML::Node keys = node["resume_keys"]) {
+    if (!keys.IsSequence()) return Error(keys, "fidelity.resume_keys", "must be a list of names, e.g. [epochs]");
+    fidelity.resume_keys.clear();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      DIAL_ASSIGN_OR_RETURN(std::string k, GetString(keys[i], "fidelity.resume_keys[" + std::to_string(i) + "]"));
+      fidelity.resume_keys.push_back(k);
+    }
+  }
+  if (node["min_points_in_model"]) {
+    DIAL_ASSIGN_OR_RETURN(fidelity.min_points_in_model,
+                          GetInt(node["min_points_in_model"], "fidelity.min_points_in_model"));
+  }
+  Status valid = fidelity.Validate();
+  if (!valid.ok()) return Error(node, "fidelity", valid.message());
+  if (config.directions.size() != 1) {
+    return Error(node, "fidelity",
+                 "promotion ranks trials by one objective; the study has " + std::to_string(config.directions.size()) +
+                     " directions");
+  }
+  config.fidelity = std::move(fidelity);
+  return Status::Ok();
+}
+
+Status Parser::ParseCommandRunKeys(const YAML::Node& node, CommandObjectiveOptions& options) const {
   if (YAML::Node n = node["timeout"]) {
     DIAL_ASSIGN_OR_RETURN(double t, GetNumber(n, "objective.timeout"));
     if (!(t > 0) || !std::isfinite(t)) return Error(n, "objective.timeout", "must be a positive number of seconds");
@@ -766,6 +854,22 @@ Status Parser::ParseCommand(const YAML::Node& node, StudyConfig& config) const {
       options.env[var] = IsNullScalar(kv.second) ? "" : kv.second.Scalar();
     }
   }
+  return Status::Ok();
+}
+
+Status Parser::ParseCommandBuiltin(const YAML::Node& node, const std::string& name, StudyConfig& config) const {
+  CommandObjectiveOptions options;
+  DIAL_RETURN_IF_ERROR(ParseCommandRunKeys(node, options));
+  Json keys = Json::object();
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (key == "builtin" || std::find(kCommandRunKeys.begin(), kCommandRunKeys.end(), key) != kCommandRunKeys.end()) {
+      continue;
+    }
+    keys[key] = NodeToJson(kv.second);
+  }
+  Status made = CommandBuiltins().at(name)(keys, config, options);
+  if (!made.ok()) return Error(node, "objective", made.message());
   options.metrics = config.metrics;
   Status valid = options.Validate();
   if (!valid.ok()) return Error(node, "objective", valid.message());
@@ -776,6 +880,7 @@ Status Parser::ParseCommand(const YAML::Node& node, StudyConfig& config) const {
 Status Parser::ParseBuiltin(const YAML::Node& node, StudyConfig& config) const {
   BuiltinObjectiveConfig builtin;
   DIAL_ASSIGN_OR_RETURN(builtin.name, GetString(node["builtin"], "objective.builtin"));
+  if (CommandBuiltins().count(builtin.name) != 0) return ParseCommandBuiltin(node, builtin.name, config);
   std::vector<double> lower, upper;
   if (builtin.name == kMfHartmannName) {
     DIAL_RETURN_IF_ERROR(CheckKeys(node, "objective", kMfHartmannKeys));
@@ -798,7 +903,9 @@ Status Parser::ParseBuiltin(const YAML::Node& node, StudyConfig& config) const {
     DIAL_RETURN_IF_ERROR(CheckKeys(node, "objective", kBuiltinKeys));
     Result<BenchmarkFunction> f = FindBenchmarkFunction(builtin.name);
     if (!f.ok()) {
-      return Error(node["builtin"], "objective.builtin", f.status().message() + ", or " + kMfHartmannName);
+      std::string others = kMfHartmannName;
+      for (const auto& [name, factory] : CommandBuiltins()) others += ", " + name;
+      return Error(node["builtin"], "objective.builtin", f.status().message() + ", or " + others);
     }
     lower = f->lower;
     upper = f->upper;
@@ -916,6 +1023,10 @@ bool ConditionHolds(const ParamCondition& condition, const std::map<std::string,
 
 }  // namespace
 
+void RegisterCommandBuiltin(const std::string& name, CommandBuiltinFactory factory) {
+  CommandBuiltins()[name] = std::move(factory);
+}
+
 namespace internal {
 
 Status CheckSamplerAndPruner(StudyConfig& config) {
@@ -949,6 +1060,11 @@ Result<StudyConfig> LoadStudyConfig(const std::string& path) {
 
 Result<std::map<std::string, ParamValue>> SuggestFromConfig(Trial& trial, const StudyConfig& config) {
   std::map<std::string, ParamValue> params = config.fixed;
+  if (config.fidelity) {
+    const auto& levels = config.fidelity->levels;
+    const int level = std::clamp(FidelityLevelOf(trial.frozen()), 0, static_cast<int>(levels.size()) - 1);
+    for (const auto& [name, value] : levels[level]) params[name] = value;
+  }
   for (const ParamSpec& spec : config.search_space) {
     bool active = true;
     for (const ParamCondition& condition : spec.when) active = active && ConditionHolds(condition, params);

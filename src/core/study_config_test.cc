@@ -11,6 +11,7 @@
 namespace dial {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -280,6 +281,67 @@ TEST(StudyConfigTest, CommandObjectiveChecks) {
 }
 
 // Runs the objective of a builtin file against an in-memory study.
+// `fidelity:` levels and schedule; a level's values reach the objective like parameters.
+TEST(StudyConfigTest, FidelityLevelsAndSchedule) {
+  Result<StudyConfig> config = Parse(R"(
+search_space: {lr: {type: float, low: 0.001, high: 0.1, log: true}}
+fidelity:
+  levels:
+    - {data_hours: 1, num_layers: 3, epochs: 1}
+    - {data_hours: 10, num_layers: 6, epochs: 5}
+  schedule: {name: successive_halving, start_trials: 64, keep: 0.25}
+objective: {command: [/bin/true]}
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_TRUE(config->fidelity.has_value());
+  EXPECT_EQ(config->fidelity->levels.size(), 2u);
+  EXPECT_EQ(config->fidelity->levels[1].at("num_layers"), ParamValue(int64_t{6}));
+  EXPECT_EQ(config->fidelity->RungSizes(), (std::vector<int64_t>{64, 16}));
+
+  EXPECT_THAT(ErrorOf("search_space: {epochs: [1, 2]}\nfidelity: {levels: [{epochs: 1}, {epochs: 2}]}\n"
+                      "objective: {command: [/bin/true]}\n"),
+              HasSubstr("fidelity.levels[0].epochs: also in search_space"));
+  EXPECT_THAT(ErrorOf("fixed: {epochs: 3}\nfidelity: {levels: [{epochs: 1}, {epochs: 2}]}\n"
+                      "objective: {command: [/bin/true]}\n"),
+              HasSubstr("also under fixed"));
+  EXPECT_THAT(ErrorOf("fidelity: {levels: [{epochs: 1}, {epochs: 2}], schedule: {keep: 2}}\n"
+                      "objective: {command: [/bin/true]}\n"),
+              HasSubstr("fidelity.schedule.keep"));
+  EXPECT_THAT(ErrorOf("fidelity: {levels: [{epochs: 1}]}\nobjective: {command: [/bin/true]}\n"),
+              HasSubstr("at least two levels"));
+}
+
+// A command built-in (the CLI registers `asr` this way) becomes a command objective: its own keys reach the factory,
+// the command keys are read as for `command:`, and the factory's errors are prefixed with the file and line.
+TEST(StudyConfigTest, CommandBuiltinBecomesACommandObjective) {
+  RegisterCommandBuiltin("echo_trainer", [](const Json& keys, StudyConfig& config, CommandObjectiveOptions& command) {
+    if (!keys.contains("data")) return InvalidArgument("data: missing (the corpus directory)");
+    if (keys.contains("metric") && config.metrics == std::vector<std::string>{"value"}) {
+      config.metrics = {keys["metric"].get<std::string>()};
+    }
+    command.argv = {"/bin/echo", "--data", keys["data"].get<std::string>()};
+    return Status::Ok();
+  });
+  Result<StudyConfig> config = Parse(R"(
+study: s
+search_space: {lr: {type: float, low: 0.001, high: 0.1, log: true}}
+objective: {builtin: echo_trainer, data: /corpus, metric: wer, timeout: 30, trials_dir: runs}
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const auto* command = std::get_if<CommandObjectiveOptions>(&config->objective);
+  ASSERT_NE(command, nullptr);
+  EXPECT_EQ(command->argv, (std::vector<std::string>{"/bin/echo", "--data", "/corpus"}));
+  EXPECT_EQ(command->metrics, std::vector<std::string>{"wer"});
+  EXPECT_EQ(config->metrics, std::vector<std::string>{"wer"});
+  ASSERT_TRUE(command->timeout_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*command->timeout_seconds, 30.0);
+  EXPECT_EQ(command->trials_dir, "runs");
+
+  EXPECT_THAT(ErrorOf("study: s\nobjective: {builtin: echo_trainer, metric: wer}\n"),
+              AllOf(StartsWith("study.yaml:2: objective: "), HasSubstr("data: missing")));
+  EXPECT_THAT(ErrorOf("study: s\nobjective: {builtin: nosuch}\n"), HasSubstr("echo_trainer"));
+}
+
 TEST(StudyConfigTest, BuiltinObjectiveRuns) {
   Result<StudyConfig> config = Parse("objective: {builtin: branin2}\nn_trials: 5\nsampler: {name: random, seed: 1}\n");
   ASSERT_TRUE(config.ok()) << config.status().ToString();

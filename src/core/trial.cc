@@ -49,7 +49,7 @@ Result<ParamValue> Trial::Suggest(const std::string& name, const Distribution& d
                    ? static_cast<double>(std::get<IntDistribution>(dist).low)
                    : 0.0;
   } else {
-    DIAL_ASSIGN_OR_RETURN(TrialFilter view, study_->pruner().SamplerView(*study_, frozen_));
+    DIAL_ASSIGN_OR_RETURN(TrialFilter view, study_->SamplerViewFor(frozen_));
     Study::ScopedSamplerView scope(*study_, std::move(view));
     DIAL_RETURN_IF_ERROR(SampleRelativeIfNeeded());
     auto rel = relative_params_.find(name);

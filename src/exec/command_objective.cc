@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -13,6 +14,8 @@
 #include <fstream>
 #include <set>
 
+#include "dial/fidelity.h"
+#include "exec/heartbeat.h"
 #include "exec/placeholder.h"
 #include "exec/subprocess.h"
 
@@ -268,6 +271,23 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
   env["DIAL_STUDY_NAME"] = study_name;
   env["DIAL_STORAGE_URL"] = trial.study().storage().url();
   env["DIAL_TRIAL_DIR"] = trial_dir_text;
+  // Where to resume from: a retry continues from the trial it replaces (the last of its retry chain); a promoted
+  // trial whose level only adds epochs continues from its parent (include/dial/fidelity.h).
+  const AttrMap& attrs = trial.frozen().system_attrs;
+  auto trial_dir_of = [&](const Json& number) {
+    return (trial_dir.parent_path() / std::to_string(number.get<int64_t>())).string();
+  };
+  if (auto it = attrs.find(std::string(kFidelityLevelAttr)); it != attrs.end()) {
+    env["DIAL_FIDELITY_LEVEL"] = it->second.dump();
+  }
+  if (auto it = attrs.find(std::string(kFidelityResumeFromAttr)); it != attrs.end() && it->second.is_number_integer()) {
+    env["DIAL_FIDELITY_PARENT_DIR"] = trial_dir_of(it->second);
+    env["DIAL_RESUME_FROM"] = env["DIAL_FIDELITY_PARENT_DIR"];
+  }
+  if (auto it = attrs.find(std::string(kRetryHistoryAttr));
+      it != attrs.end() && it->second.is_array() && !it->second.empty() && it->second.back().is_number_integer()) {
+    env["DIAL_RESUME_FROM"] = trial_dir_of(it->second.back());
+  }
   for (const auto& [name, value] : options.env) env[name] = value;
 
   SpawnOptions spawn;
@@ -409,6 +429,13 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
     }
     if (std::isnan(*v)) return fail_with_tail(TrialFailure("metric \"" + m + "\" is NaN"));
     values.push_back(*v);
+  }
+  // The final line's other scalar fields (a trainer's test WER, its real-time factor, ...) are kept as user attrs,
+  // where `dial trials`, reports and Optuna's trial.user_attrs see them.
+  for (const auto& [key, value] : out.final_line->items()) {
+    if (std::find(options.metrics.begin(), options.metrics.end(), key) != options.metrics.end()) continue;
+    if (!value.is_primitive() || value.is_null()) continue;
+    DIAL_RETURN_IF_ERROR(trial.SetUserAttr(key, value));
   }
   return values;
 }

@@ -3,8 +3,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <exception>
+#include <set>
+#include <thread>
 
 namespace dial {
 
@@ -52,6 +55,58 @@ Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& 
   return study.AskWithin(*options.study_n_trials + retries);
 }
 
+// The next trial of a multi-fidelity study (see FidelityOptions), nullptr when its schedule is done or the stop flag
+// was set while waiting for other workers' trials.
+Result<std::unique_ptr<Trial>> NextFidelityTrial(Study& study, const WorkerLoopOptions& options) {
+  const FidelityOptions& fidelity = *options.fidelity;
+  for (;;) {
+    if (options.stop_flag != nullptr && options.stop_flag->load()) return std::unique_ptr<Trial>();
+    DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, study.storage().GetAllTrials(study.id()));
+    const FidelityDecision next = DecideNextFidelityStep(trials, fidelity, study.directions()[0]);
+    switch (next.kind) {
+      case FidelityDecision::Kind::kRunWaiting:
+        return study.Ask();
+      case FidelityDecision::Kind::kPromote: {
+        auto parent = std::find_if(trials.begin(), trials.end(),
+                                   [&](const FrozenTrial& t) { return t.number == next.parent_number; });
+        AttrMap attrs = {{std::string(kFidelityLevelAttr), next.level},
+                         {std::string(kFidelityParentAttr), next.parent_number}};
+        if (fidelity.ResumesAt(next.level - 1)) attrs[std::string(kFidelityResumeFromAttr)] = next.parent_number;
+        DIAL_RETURN_IF_ERROR(study.EnqueueTrial(parent->ExternalParams(), {}, attrs));
+        continue;  // taken as a WAITING trial on the next pass (by this worker or another)
+      }
+      case FidelityDecision::Kind::kNewTrial: {
+        // Created only if no other worker added a trial since `trials` was read, so level 0 never overshoots.
+        DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, study.AskWithin(static_cast<int64_t>(trials.size()) + 1));
+        if (trial == nullptr) continue;
+        if (trial->frozen().system_attrs.count(std::string(kFidelityLevelAttr)) == 0) {
+          DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(std::string(kFidelityLevelAttr), 0));
+        }
+        return trial;
+      }
+      case FidelityDecision::Kind::kWait:
+        std::this_thread::sleep_for(options.fidelity_poll_interval);
+        continue;
+      case FidelityDecision::Kind::kDone:
+        return std::unique_ptr<Trial>();
+    }
+  }
+}
+
+// Shows the sampler only the trials of the level it should model (BOHB's rule: the highest level with enough
+// COMPLETE trials), so that configurations are proposed from the most faithful evidence available.
+void InstallFidelityView(Study& study, const FidelityOptions& fidelity) {
+  study.SetSamplerViewProvider([fidelity](const Study& s, const FrozenTrial&) -> Result<TrialFilter> {
+    DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, s.storage().GetAllTrials(s.id()));
+    std::set<std::string> names;
+    for (const FrozenTrial& t : trials) {
+      for (const auto& [name, d] : t.distributions) names.insert(name);
+    }
+    const int level = FidelityModelLevel(trials, fidelity, static_cast<int>(names.size()));
+    return TrialFilter([level](const FrozenTrial& t) { return FidelityLevelOf(t) == level; });
+  });
+}
+
 }  // namespace
 
 Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const WorkerLoopOptions& options) {
@@ -59,6 +114,10 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
   DIAL_RETURN_IF_ERROR(options.stoppers.ValidateFor(study.directions()).WithContext("stop"));
   const auto start = std::chrono::steady_clock::now();
   const Json identity = WorkerIdentity();
+  if (options.fidelity) {
+    DIAL_RETURN_IF_ERROR(options.fidelity->Validate());
+    InstallFidelityView(study, *options.fidelity);
+  }
   auto stopped = [&] { return options.stop_flag != nullptr && options.stop_flag->load(); };
   for (int64_t done = 0;; ++done) {
     if (stopped()) return Cancelled("interrupted");
@@ -75,7 +134,8 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
                           FailStaleTrials(study.storage(), study.id(), options.grace_period, options.retry));
     if (!stale.empty() && options.on_stale_trials_failed) options.on_stale_trials_failed(stale);
 
-    Result<std::unique_ptr<Trial>> asked = NextTrial(study, options);
+    Result<std::unique_ptr<Trial>> asked =
+        options.fidelity ? NextFidelityTrial(study, options) : NextTrial(study, options);
     if (!asked.ok()) {
       if (asked.status().code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
       return asked.status();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 
+#include "dial/fidelity.h"
 #include "dial/status.h"
 #include "dial/stopper.h"
 #include "dial/study.h"
@@ -36,6 +37,12 @@ struct WorkerLoopOptions {
   // study system attr dial:stopped_by (once, by the first worker), on_stopped is called with it, and the loop ends OK.
   StopperOptions stoppers;
   std::function<void(const StopDecision&)> on_stopped;
+  // A multi-fidelity study (include/dial/fidelity.h): trials follow the schedule (promotions enqueued with their
+  // level and parent, new configurations at level 0 until start_trials, then waiting for running levels) and the
+  // sampler models the trials of FidelityModelLevel. The loop ends when the schedule is done.
+  std::optional<FidelityOptions> fidelity;
+  // How long a worker waits before looking again when the schedule needs trials that others are running.
+  std::chrono::duration<double> fidelity_poll_interval{0.5};
 
   // InvalidArgument naming the option: non-positive counts or durations, a grace period not above the interval.
   Status Validate() const;

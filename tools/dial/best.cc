@@ -29,21 +29,19 @@ void PrintParams(const FrozenTrial& trial) {
 }
 
 int RunBest(const BestArgs& args) {
-  Result<ConfigDefaults> defaults = ReadConfigDefaults(args.config);
-  if (!defaults.ok()) return ReportError(defaults.status());
-  Result<std::shared_ptr<Storage>> storage = OpenExistingStorage(ChooseStorageUrl(args.storage, defaults->storage));
-  if (!storage.ok()) return ReportError(storage.status());
-  const std::string name = args.study.empty() ? defaults->study : args.study;
-  Result<StudyId> id = FindStudy(**storage, name);
-  if (!id.ok()) return ReportError(id.status());
-  Result<std::vector<StudyDirection>> directions = (*storage)->GetStudyDirections(*id);
+  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  if (!opened.ok()) return ReportError(opened.status());
+  Storage* const storage = opened->storage.get();
+  const StudyId id = opened->id;
+  const std::string& name = opened->name;
+  Result<std::vector<StudyDirection>> directions = storage->GetStudyDirections(id);
   if (!directions.ok()) return ReportError(directions.status());
-  const std::vector<std::string> metrics = MetricNames(**storage, *id, directions->size());
-  Result<int64_t> n_trials = (*storage)->GetNTrials(*id);
+  const std::vector<std::string> metrics = MetricNames(*storage, id, directions->size());
+  Result<int64_t> n_trials = storage->GetNTrials(id);
   if (!n_trials.ok()) return ReportError(n_trials.status());
 
   if (directions->size() == 1) {
-    Result<FrozenTrial> best = GetBestTrial(**storage, *id);
+    Result<FrozenTrial> best = GetBestTrial(*storage, id);
     if (!best.ok()) {
       if (best.status().code() == StatusCode::kNotFound) {
         return ReportError(NotFound("study '" + name + "' has no COMPLETE trial yet (" + std::to_string(*n_trials) +
@@ -57,7 +55,7 @@ int RunBest(const BestArgs& args) {
     std::cout.flush();
     return std::cout.good() ? kExitOk : kExitFailure;
   }
-  Result<std::vector<FrozenTrial>> front = GetBestTrials(**storage, *id);
+  Result<std::vector<FrozenTrial>> front = GetBestTrials(*storage, id);
   if (!front.ok()) return ReportError(front.status());
   if (front->empty()) return ReportError(NotFound("study '" + name + "' has no COMPLETE trial yet"));
   std::cout << "# study '" << name << "': " << front->size() << " Pareto-optimal trial(s) of " << *n_trials

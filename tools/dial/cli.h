@@ -39,6 +39,16 @@ Command AddBestCommand(CLI::App& app);
 Command AddDeleteStudyCommand(CLI::App& app);
 Command AddScoreCommand(CLI::App& app);
 Command AddWorkerCommand(CLI::App& app);
+Command AddImportanceCommand(CLI::App& app);
+Command AddReportCommand(CLI::App& app);
+Command AddCorrelateCommand(CLI::App& app);
+// Registers `objective: {builtin: asr, ...}` (asr_objective.cc) for study files read by tune and worker.
+void RegisterAsrObjective();
+Command AddTrainCommand(CLI::App& app);
+// `dial corpus` with its `check` subcommand (tools/dial/corpus.cc); it also adds `synth` below.
+Command AddCorpusCommand(CLI::App& app);
+// `dial corpus synth`, added under the `corpus` command (tools/dial/corpus_synth.cc).
+Command AddCorpusSynthSubcommand(CLI::App* corpus);
 
 // Adds the options every study-reading command takes: --storage, --config (whose storage and study name are
 // the defaults) and, when `study` is given, --study with `study_help`.
@@ -66,6 +76,16 @@ struct ConfigDefaults {
   std::string study;
 };
 Result<ConfigDefaults> ReadConfigDefaults(const std::string& config_path);
+
+// An existing study a read-only command works on, from --storage, --config and --study (the flags win over the
+// study file's values).
+struct OpenedStudy {
+  std::shared_ptr<Storage> storage;
+  StudyId id = 0;
+  std::string name;
+};
+Result<OpenedStudy> OpenExistingStudy(const std::string& storage_flag, const std::string& config_path,
+                                      const std::string& study_flag);
 
 // The names of a study's objective values: its study file's `metrics` when dial created it, else "value" (one
 // objective) or "values_0", "values_1", ... as Optuna names them.

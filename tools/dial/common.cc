@@ -116,6 +116,16 @@ Result<ConfigDefaults> ReadConfigDefaults(const std::string& config_path) {
   return out;
 }
 
+Result<OpenedStudy> OpenExistingStudy(const std::string& storage_flag, const std::string& config_path,
+                                      const std::string& study_flag) {
+  DIAL_ASSIGN_OR_RETURN(ConfigDefaults defaults, ReadConfigDefaults(config_path));
+  OpenedStudy opened;
+  DIAL_ASSIGN_OR_RETURN(opened.storage, OpenExistingStorage(ChooseStorageUrl(storage_flag, defaults.storage)));
+  opened.name = study_flag.empty() ? defaults.study : study_flag;
+  DIAL_ASSIGN_OR_RETURN(opened.id, FindStudy(*opened.storage, opened.name));
+  return opened;
+}
+
 std::vector<std::string> MetricNames(Storage& storage, StudyId study_id, size_t n_objectives) {
   std::vector<std::string> names;
   Result<AttrMap> attrs = storage.GetStudySystemAttrs(study_id);

@@ -13,18 +13,16 @@ struct DeleteArgs {
 };
 
 int RunDeleteStudy(const DeleteArgs& args) {
-  Result<ConfigDefaults> defaults = ReadConfigDefaults(args.config);
-  if (!defaults.ok()) return ReportError(defaults.status());
-  Result<std::shared_ptr<Storage>> storage = OpenExistingStorage(ChooseStorageUrl(args.storage, defaults->storage));
-  if (!storage.ok()) return ReportError(storage.status());
-  const std::string name = args.study.empty() ? defaults->study : args.study;
-  Result<StudyId> id = FindStudy(**storage, name);
-  if (!id.ok()) return ReportError(id.status());
-  Result<int64_t> n_trials = (*storage)->GetNTrials(*id);
+  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  if (!opened.ok()) return ReportError(opened.status());
+  Storage* const storage = opened->storage.get();
+  const StudyId id = opened->id;
+  const std::string& name = opened->name;
+  Result<int64_t> n_trials = storage->GetNTrials(id);
   if (!n_trials.ok()) return ReportError(n_trials.status());
-  Status deleted = (*storage)->DeleteStudy(*id);
+  Status deleted = storage->DeleteStudy(id);
   if (!deleted.ok()) return ReportError(deleted);
-  std::cout << "deleted study '" << name << "' and its " << *n_trials << " trial(s) from " << (*storage)->url()
+  std::cout << "deleted study '" << name << "' and its " << *n_trials << " trial(s) from " << storage->url()
             << std::endl;
   return kExitOk;
 }

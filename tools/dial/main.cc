@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "dial 0.1.0");
   std::vector<dial::cli::Command> commands;
   try {
+    dial::cli::RegisterAsrObjective();
     commands.push_back(dial::cli::AddTuneCommand(app));
     commands.push_back(dial::cli::AddWorkerCommand(app));
     commands.push_back(dial::cli::AddStudiesCommand(app));
@@ -24,6 +25,11 @@ int main(int argc, char** argv) {
     commands.push_back(dial::cli::AddBestCommand(app));
     commands.push_back(dial::cli::AddDeleteStudyCommand(app));
     commands.push_back(dial::cli::AddScoreCommand(app));
+    commands.push_back(dial::cli::AddImportanceCommand(app));
+    commands.push_back(dial::cli::AddReportCommand(app));
+    commands.push_back(dial::cli::AddCorpusCommand(app));
+    commands.push_back(dial::cli::AddCorrelateCommand(app));
+    commands.push_back(dial::cli::AddTrainCommand(app));
     // CLI11 would only say that a subcommand is required; name the word it did not know.
     if (argc > 1 && argv[1][0] != '-') {
       const std::string word = argv[1];

@@ -211,6 +211,7 @@ WorkerLoopOptions LoopOptions(const RunRequest& request) {
   options.retry.max_retries = config.max_retries;
   options.stop_flag = &g_stop;
   options.stoppers = config.stoppers;
+  options.fidelity = config.fidelity;
   return options;
 }
 
@@ -253,6 +254,11 @@ int RunInProcess(const RunRequest& request) {
   if (!total && request.study_n_trials) {
     Result<int64_t> used = StudyBudgetCount(study.storage(), study.id());
     if (used.ok()) total = std::max<int64_t>(0, *request.study_n_trials - *used);
+  }
+  if (!total && request.config->fidelity) {
+    // The schedule's plan (start_trials, then the kept fraction at each level), less what the study holds.
+    Result<int64_t> held = study.storage().GetNTrials(study.id());
+    if (held.ok()) total = std::max<int64_t>(0, request.config->fidelity->TotalTrials() - *held);
   }
   if (!tty && !request.child) PrintHeader(request, total);
   Progress progress(tty, total, study.directions(), best_before);

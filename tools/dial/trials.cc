@@ -61,15 +61,13 @@ OrderedJson TrialToJson(const FrozenTrial& t) {
 }
 
 int RunTrials(const TrialsArgs& args) {
-  Result<ConfigDefaults> defaults = ReadConfigDefaults(args.config);
-  if (!defaults.ok()) return ReportError(defaults.status());
-  Result<std::shared_ptr<Storage>> storage = OpenExistingStorage(ChooseStorageUrl(args.storage, defaults->storage));
-  if (!storage.ok()) return ReportError(storage.status());
-  Result<StudyId> id = FindStudy(**storage, args.study.empty() ? defaults->study : args.study);
-  if (!id.ok()) return ReportError(id.status());
-  Result<std::vector<FrozenTrial>> trials = (*storage)->GetAllTrials(*id);
+  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  if (!opened.ok()) return ReportError(opened.status());
+  Storage* const storage = opened->storage.get();
+  const StudyId id = opened->id;
+  Result<std::vector<FrozenTrial>> trials = storage->GetAllTrials(id);
   if (!trials.ok()) return ReportError(trials.status());
-  Result<std::vector<StudyDirection>> directions = (*storage)->GetStudyDirections(*id);
+  Result<std::vector<StudyDirection>> directions = storage->GetStudyDirections(id);
   if (!directions.ok()) return ReportError(directions.status());
 
   if (args.format == "json") {
@@ -82,7 +80,7 @@ int RunTrials(const TrialsArgs& args) {
   for (const FrozenTrial& t : *trials) {
     for (const auto& [name, d] : t.distributions) param_names.insert(name);
   }
-  const std::vector<std::string> metrics = MetricNames(**storage, *id, directions->size());
+  const std::vector<std::string> metrics = MetricNames(*storage, id, directions->size());
   const bool csv = args.format == "csv";
   std::vector<std::string> headers = {"number", "state"};
   for (const std::string& m : metrics) headers.push_back(m);

@@ -1,0 +1,207 @@
+#include "speech/asr/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "speech/asr/asr_test_util.h"
+
+namespace dial::speech {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(AsrTrainConfigTest, DefaultsAreValidWithData) {
+  auto config = AsrTrainConfigFromJson(Json{{"data", "/corpus"}});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->encoder, "conformer");
+  EXPECT_EQ(config->decoding, "ctc_greedy_search");
+  // ToJson names every key, and reads back to the same config.
+  const Json j = config->ToJson();
+  EXPECT_EQ(j.size(), AsrTrainConfigKeys().size());
+  auto again = AsrTrainConfigFromJson(j);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ToJson(), j);
+}
+
+TEST(AsrTrainConfigTest, ErrorsNameTheKey) {
+  const auto message = [](const Json& keys) {
+    Json all = keys;
+    all["data"] = "/corpus";
+    auto config = AsrTrainConfigFromJson(all);
+    EXPECT_FALSE(config.ok()) << keys.dump();
+    return config.ok() ? std::string() : config.status().message();
+  };
+  EXPECT_EQ(message({{"larning_rate", 1}}).rfind("larning_rate: unknown key", 0), 0u);
+  EXPECT_NE(message({{"n_mel", 40}}).find("did you mean n_mels?"), std::string::npos);
+  EXPECT_EQ(message({{"n_mels", "forty"}}).rfind("n_mels: expected an integer", 0), 0u);
+  EXPECT_EQ(message({{"n_mels", 40.5}}).rfind("n_mels: expected an integer", 0), 0u);
+  EXPECT_EQ(message({{"lr", "fast"}}).rfind("lr: expected a number", 0), 0u);
+  EXPECT_EQ(message({{"nesterov", 1}}).rfind("nesterov: expected true or false", 0), 0u);
+  EXPECT_EQ(message({{"batch_size", 0}}), "batch_size (0) must be >= 1");
+  EXPECT_EQ(message({{"lr", -1.0}}).rfind("lr (", 0), 0u);
+  EXPECT_EQ(message({{"optimizer", "lamb"}}).rfind("optimizer: 'lamb' is not one of adam, adamw", 0), 0u);
+  EXPECT_EQ(message({{"d_model", 250}}), "d_model (250) must be divisible by attention_heads (4)");
+  EXPECT_EQ(message({{"decoding", "attention_rescoring"}}).rfind("decoding: attention_rescoring needs", 0), 0u);
+  EXPECT_EQ(message({{"epochs", -2}}), "epochs (-2) must be >= 1");
+  auto no_data = AsrTrainConfigFromJson(Json::object());
+  ASSERT_FALSE(no_data.ok());
+  EXPECT_EQ(no_data.status().message().rfind("data:", 0), 0u);
+}
+
+TEST(AsrTrainConfigTest, AcceptsWholeFloatsForIntsAndIntsForFloats) {
+  auto config = AsrTrainConfigFromJson(Json{{"data", "/c"}, {"epochs", 3.0}, {"lr", 1}, {"seed", 12}});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->epochs, 3);
+  EXPECT_EQ(config->lr, 1.0);
+  EXPECT_EQ(config->seed, 12u);
+}
+
+// A tiny model on the tone corpus: trains in a few seconds on one thread.
+class TrainAsrTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    corpus_ = new std::string(testing::TestTempDir("trainer_corpus"));
+    ASSERT_TRUE(testing::WriteToneCorpus(*corpus_, 2, 16));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*corpus_);
+    delete corpus_;
+  }
+  static AsrTrainConfig TinyConfig(const std::string& out) {
+    AsrTrainConfig c;
+    c.data = *corpus_;
+    c.output_dir = out;
+    c.n_mels = 23;
+    c.encoder = "lstm";
+    c.num_layers = 1;
+    c.d_model = 32;
+    c.dropout = 0.0;
+    c.subsampling = "conv2d";
+    c.lr = 5e-3;
+    c.warmup_steps = 2;
+    c.batch_size = 8;
+    c.epochs = 3;
+    c.num_threads = 1;
+    c.num_freq_masks = 0;
+    c.num_time_masks = 0;
+    c.seed = 3;
+    return c;
+  }
+  static std::string* corpus_;
+};
+std::string* TrainAsrTest::corpus_ = nullptr;
+
+TEST_F(TrainAsrTest, TrainsChecksPointsAndResumes) {
+  const std::string out = testing::TestTempDir("trainer_out");
+  AsrTrainConfig config = TinyConfig(out);
+  int epochs_seen = 0;
+  AsrTrainCallbacks callbacks;
+  callbacks.on_epoch = [&](const AsrEpochReport& r) {
+    ++epochs_seen;
+    EXPECT_EQ(r.epoch, epochs_seen);
+    EXPECT_GT(r.lr, 0.0);
+    EXPECT_GT(r.mean_grad_norm, 0.0);
+    return true;
+  };
+  auto result = TrainAsr(config, callbacks);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->epochs.size(), 3u);
+  EXPECT_EQ(epochs_seen, 3);
+  // It learns: the loss falls epoch after epoch.
+  EXPECT_LT(result->epochs[2].train_loss, result->epochs[0].train_loss);
+  EXPECT_TRUE(result->has_test);
+  EXPECT_EQ(result->test.n_utterances, 32);
+  EXPECT_FALSE(result->test.kaldi_wer_line.empty());
+  EXPECT_GT(result->num_parameters, 0);
+  EXPECT_NEAR(result->peak_lr, 5e-3, 1e-12);
+  for (const char* file : {"checkpoint.pt", "checkpoint.json", "units.txt", "global_cmvn.json", "train_config.json"}) {
+    EXPECT_TRUE(fs::exists(fs::path(out) / file)) << file;
+  }
+
+  // Resume: two more epochs train only epochs 4 and 5; the history holds all five.
+  config.epochs = 5;
+  epochs_seen = 3;
+  auto resumed = TrainAsr(config, callbacks);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  ASSERT_EQ(resumed->epochs.size(), 5u);
+  EXPECT_EQ(epochs_seen, 5);
+  EXPECT_EQ(resumed->epochs[2].train_loss, result->epochs[2].train_loss);
+
+  // A checkpoint made with other model keys is not resumed.
+  config.d_model = 48;
+  auto mismatch = TrainAsr(config, {});
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.status().message().find("d_model"), std::string::npos) << mismatch.status().message();
+  fs::remove_all(out);
+}
+
+TEST_F(TrainAsrTest, ResumedRunMatchesAnUninterruptedOne) {
+  const std::string a = testing::TestTempDir("trainer_a");
+  const std::string b = testing::TestTempDir("trainer_b");
+  AsrTrainConfig config = TinyConfig(a);
+  config.epochs = 2;
+  config.test_set = "none";
+  auto straight = TrainAsr(config, {});
+  ASSERT_TRUE(straight.ok()) << straight.status().ToString();
+  // The same run stopped after its first epoch (as a pruned or killed trial would be), then started again: the
+  // schedule spans the same two epochs, so the second epoch must be what the uninterrupted run's was.
+  config.output_dir = b;
+  AsrTrainCallbacks stop_after_first;
+  stop_after_first.on_epoch = [](const AsrEpochReport& r) { return r.epoch < 1; };
+  auto first = TrainAsr(config, stop_after_first);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(first->stopped_early);
+  ASSERT_EQ(first->epochs.size(), 1u);
+  auto resumed = TrainAsr(config, {});
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_NEAR(resumed->epochs[1].train_loss, straight->epochs[1].train_loss, 1e-4);
+  EXPECT_EQ(resumed->dev.wer, straight->dev.wer);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST_F(TrainAsrTest, HugeLearningRateDivergesWithAReason) {
+  const std::string out = testing::TestTempDir("trainer_nan");
+  AsrTrainConfig config = TinyConfig(out);
+  config.lr = 1e6;
+  config.warmup_steps = 0;
+  config.scheduler = "constant";
+  config.grad_clip = 0;
+  auto result = TrainAsr(config, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(IsDivergence(result.status())) << result.status().ToString();
+  fs::remove_all(out);
+}
+
+TEST_F(TrainAsrTest, CallbacksStopAndInterrupt) {
+  const std::string out = testing::TestTempDir("trainer_stop");
+  AsrTrainConfig config = TinyConfig(out);
+  AsrTrainCallbacks prune;
+  prune.on_epoch = [](const AsrEpochReport&) { return false; };
+  auto pruned = TrainAsr(config, prune);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_TRUE(pruned->stopped_early);
+  EXPECT_EQ(pruned->epochs.size(), 1u);
+  EXPECT_FALSE(pruned->has_test);
+
+  fs::remove_all(out);
+  AsrTrainCallbacks interrupt;
+  int polls = 0;
+  interrupt.should_stop = [&] { return ++polls > 2; };
+  auto interrupted = TrainAsr(config, interrupt);
+  ASSERT_FALSE(interrupted.ok());
+  EXPECT_EQ(interrupted.status().code(), StatusCode::kCancelled);
+  fs::remove_all(out);
+}
+
+TEST_F(TrainAsrTest, MissingCorpusIsNotFound) {
+  AsrTrainConfig config = TinyConfig("");
+  config.data = "/nonexistent/corpus";
+  auto result = TrainAsr(config, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("train_set"), std::string::npos) << result.status().message();
+}
+
+}  // namespace
+}  // namespace dial::speech
