@@ -242,10 +242,8 @@ Status ScheduleOptions::Validate() const {
   if ((name == "noam" || name == "warmuplr") && warmup_steps < 1) {
     return InvalidArgument("warmup_steps (" + std::to_string(warmup_steps) + ") must be at least 1 for " + name);
   }
-  if (name == "warmup_cosine" && total_steps <= warmup_steps) {
-    return InvalidArgument("total_steps (" + std::to_string(total_steps) + ") must exceed warmup_steps (" +
-                           std::to_string(warmup_steps) + ") for warmup_cosine");
-  }
+  // warmup_cosine with a warmup as long as the run or longer is allowed: the lr rises for the whole run and never
+  // reaches its peak (a short proxy of a long recipe, or a searched warmup_steps at a low fidelity level).
   if (!(min_lr_ratio >= 0.0 && min_lr_ratio <= 1.0)) {
     return InvalidArgument("min_lr_ratio (" + Num(min_lr_ratio) + ") must be in [0, 1]");
   }

@@ -330,6 +330,16 @@ Result<bool> LoadCheckpoint(const fs::path& dir, AsrModel& model, torch::optim::
   return true;
 }
 
+// A run's saved train_config.json.
+Result<Json> ReadSavedConfig(const fs::path& file) {
+  DIAL_ASSIGN_OR_RETURN(std::string text, ReadTextFile(file.string()));
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    return InvalidArgument(file.string() + ": " + e.what());
+  }
+}
+
 // The keys of a saved config that must equal the current one for a resume.
 Status CheckResumable(const Json& saved, const Json& current, const fs::path& file) {
   for (const auto& [key, value] : current.items()) {
@@ -376,13 +386,7 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
   const Json config_json = c.ToJson();
   bool resuming = false;
   if (has_dir && fs::exists(dir / kCheckpointMetaFile)) {
-    DIAL_ASSIGN_OR_RETURN(std::string saved_text, ReadTextFile((dir / kConfigFile).string()));
-    Json saved;
-    try {
-      saved = Json::parse(saved_text);
-    } catch (const Json::exception& e) {
-      return InvalidArgument((dir / kConfigFile).string() + ": " + e.what());
-    }
+    DIAL_ASSIGN_OR_RETURN(Json saved, ReadSavedConfig(dir / kConfigFile));
     DIAL_RETURN_IF_ERROR(CheckResumable(saved, config_json, dir / kConfigFile));
     resuming = true;
   }
@@ -642,6 +646,34 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
 
 bool IsDivergence(const Status& status) {
   return status.code() == StatusCode::kFailedPrecondition && status.message().rfind(kDivergedPrefix, 0) == 0;
+}
+
+Result<std::string> ContinueFromCheckpoint(const AsrTrainConfig& config, const std::string& from_dir) {
+  const fs::path from(from_dir), dir(config.output_dir);
+  if (config.output_dir.empty()) return InvalidArgument("continuing from " + from_dir + " needs an output directory");
+  if (fs::exists(dir / kCheckpointMetaFile))
+    return std::string("its own checkpoint in " + dir.string() + " is resumed");
+  if (!fs::exists(from / kCheckpointMetaFile) || !fs::exists(from / kCheckpointFile)) {
+    return std::string("no checkpoint in " + from_dir + ": training starts afresh");
+  }
+  DIAL_ASSIGN_OR_RETURN(Json saved, ReadSavedConfig(from / kConfigFile));
+  if (Status same = CheckResumable(saved, config.ToJson(), from / kConfigFile); !same.ok()) {
+    // Another model or other data (a fidelity level that changes num_layers or data_hours): nothing to continue.
+    return "training starts afresh: " + same.message();
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return IoError("cannot create output directory " + dir.string() + ": " + ec.message());
+  // checkpoint.json last: it is what marks a directory as resumable.
+  for (const char* name : {kCheckpointFile, kConfigFile, kCmvnFile, "units.txt", "sentencepiece.vocab",
+                           "sentencepiece.model", kCheckpointMetaFile}) {
+    if (!fs::exists(from / name)) continue;
+    const fs::path tmp = dir / (std::string(name) + ".tmp");
+    fs::copy_file(from / name, tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(tmp, dir / name, ec);
+    if (ec) return IoError("cannot copy " + (from / name).string() + " to " + dir.string() + ": " + ec.message());
+  }
+  return "continuing from the checkpoint in " + from_dir;
 }
 
 Result<AsrTrainResult> TrainAsr(const AsrTrainConfig& config, const AsrTrainCallbacks& callbacks) {

@@ -174,6 +174,12 @@ struct AsrTrainCallbacks {
 // should_stop asked.
 Result<AsrTrainResult> TrainAsr(const AsrTrainConfig& config, const AsrTrainCallbacks& callbacks);
 
+// Prepares config.output_dir to continue the run whose output directory is `from_dir` (a promoted multi-fidelity
+// trial, or a retry of a failed one): copies its checkpoint, vocabulary and CMVN there when the output directory
+// has no checkpoint of its own and the keys that shape model and data are the same (more epochs is fine). Returns
+// what it did, in words, for the log: continuing, or why training starts afresh. IoError when copying fails.
+Result<std::string> ContinueFromCheckpoint(const AsrTrainConfig& config, const std::string& from_dir);
+
 // Whether a TrainAsr error is a divergence (NaN, inf or exploding loss).
 bool IsDivergence(const Status& status);
 

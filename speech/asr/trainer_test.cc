@@ -161,6 +161,37 @@ TEST_F(TrainAsrTest, ResumedRunMatchesAnUninterruptedOne) {
   fs::remove_all(b);
 }
 
+TEST_F(TrainAsrTest, ContinuesFromAnotherRunsCheckpoint) {
+  const std::string parent = testing::TestTempDir("trainer_parent");
+  const std::string child = testing::TestTempDir("trainer_child");
+  AsrTrainConfig config = TinyConfig(parent);
+  config.epochs = 1;
+  config.test_set = "none";
+  auto first = TrainAsr(config, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // A promoted trial: more epochs, same model and data, its own directory.
+  config.output_dir = child;
+  config.epochs = 2;
+  auto note = ContinueFromCheckpoint(config, parent);
+  ASSERT_TRUE(note.ok()) << note.status().ToString();
+  EXPECT_NE(note->find("continuing"), std::string::npos) << *note;
+  auto continued = TrainAsr(config, {});
+  ASSERT_TRUE(continued.ok()) << continued.status().ToString();
+  ASSERT_EQ(continued->epochs.size(), 2u);
+  EXPECT_EQ(continued->epochs[0].train_loss, first->epochs[0].train_loss);  // epoch 1 was not trained again
+  // Its own checkpoint now wins; a child with another model starts afresh and says why.
+  EXPECT_NE(ContinueFromCheckpoint(config, parent)->find("own checkpoint"), std::string::npos);
+  config.output_dir = child + "-wider";
+  config.d_model = 48;
+  note = ContinueFromCheckpoint(config, parent);
+  ASSERT_TRUE(note.ok()) << note.status().ToString();
+  EXPECT_NE(note->find("afresh"), std::string::npos) << *note;
+  EXPECT_NE(note->find("d_model"), std::string::npos) << *note;
+  EXPECT_FALSE(fs::exists(fs::path(config.output_dir) / "checkpoint.json"));
+  fs::remove_all(parent);
+  fs::remove_all(child);
+}
+
 TEST_F(TrainAsrTest, HugeLearningRateDivergesWithAReason) {
   const std::string out = testing::TestTempDir("trainer_nan");
   AsrTrainConfig config = TinyConfig(out);

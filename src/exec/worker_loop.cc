@@ -57,6 +57,9 @@ Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& 
 
 // The next trial of a multi-fidelity study (see FidelityOptions), nullptr when its schedule is done or the stop flag
 // was set while waiting for other workers' trials.
+// How long a promotion claimed by another worker may stay without its trial before this worker enqueues it.
+constexpr std::chrono::duration<double> kStalePromotionClaim{60.0};
+
 Result<std::unique_ptr<Trial>> NextFidelityTrial(Study& study, const WorkerLoopOptions& options) {
   const FidelityOptions& fidelity = *options.fidelity;
   for (;;) {
@@ -67,6 +70,22 @@ Result<std::unique_ptr<Trial>> NextFidelityTrial(Study& study, const WorkerLoopO
       case FidelityDecision::Kind::kRunWaiting:
         return study.Ask();
       case FidelityDecision::Kind::kPromote: {
+        // Claimed once in storage, so two workers deciding at the same moment never promote a parent twice. A
+        // claim whose promotion has not appeared after kStalePromotionClaim (its worker died between the claim
+        // and the enqueue) is taken over, so the schedule never waits forever.
+        const std::string claim_key = "dial:fidelity:promoted:" + std::to_string(next.parent_number);
+        const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        DIAL_ASSIGN_OR_RETURN(bool claimed, study.storage().SetStudySystemAttrIfAbsent(
+                                                study.id(), claim_key, Json{{"level", next.level}, {"at", now}}));
+        if (!claimed) {
+          DIAL_ASSIGN_OR_RETURN(AttrMap attrs, study.storage().GetStudySystemAttrs(study.id()));
+          auto claim = attrs.find(claim_key);
+          const double at = claim != attrs.end() && claim->second.is_object() ? claim->second.value("at", now) : now;
+          if (now - at < kStalePromotionClaim.count()) {
+            std::this_thread::sleep_for(options.fidelity_poll_interval);
+            continue;  // another worker is enqueuing it
+          }
+        }
         auto parent = std::find_if(trials.begin(), trials.end(),
                                    [&](const FrozenTrial& t) { return t.number == next.parent_number; });
         AttrMap attrs = {{std::string(kFidelityLevelAttr), next.level},

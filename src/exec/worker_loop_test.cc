@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "dial/fidelity.h"
 #include "storage/storage_conformance.h"
 #include "storage/storage_test_util.h"
 
@@ -73,6 +74,44 @@ TEST(WorkerLoopTest, LoopsSharingABudgetRunExactlyIt) {
     EXPECT_TRUE(t.system_attrs.count(std::string(kWorkerAttr))) << "trial " << t.number;
   }
   EXPECT_EQ(numbers.size(), static_cast<size_t>(kBudget));
+}
+
+// Four workers on one multi-fidelity study: each planned trial runs once at each level, and no configuration is
+// promoted twice even though every worker decides promotions from the same stored trials.
+TEST(WorkerLoopTest, FidelityWorkersPromoteEachConfigurationOnce) {
+  std::shared_ptr<Storage> storage = testing::NewTemporarySqliteStorage();
+  ASSERT_NE(storage, nullptr);
+  ASSERT_NE(NewStudy(storage, "mf"), nullptr);
+  FidelityOptions fidelity;
+  fidelity.levels = {{{"epochs", int64_t{1}}}, {{"epochs", int64_t{2}}}, {{"epochs", int64_t{4}}}};
+  fidelity.start_trials = 12;
+  fidelity.keep = 0.5;  // 12 -> 6 -> 3
+  constexpr int kWorkers = 4;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kWorkers);
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      std::unique_ptr<Study> study = NewStudy(storage, "mf", 20 + w);
+      WorkerLoopOptions options = FastOptions();
+      options.fidelity = fidelity;
+      options.fidelity_poll_interval = std::chrono::milliseconds(5);
+      results[w] = RunWorkerLoop(*study, Square, options);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+  std::unique_ptr<Study> reader = NewStudy(storage, "mf");
+  ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, reader->GetTrials());
+  std::vector<int> per_level(3, 0);
+  std::set<int64_t> parents;
+  for (const FrozenTrial& t : trials) {
+    EXPECT_EQ(t.state, TrialState::kComplete) << "trial " << t.number;
+    ++per_level[FidelityLevelOf(t)];
+    if (FidelityLevelOf(t) > 0) {
+      EXPECT_TRUE(parents.insert(FidelityParentOf(t)).second) << "trial " << t.number;
+    }
+  }
+  EXPECT_THAT(per_level, ElementsAre(12, 6, 3));
 }
 
 TEST(WorkerLoopTest, StaleTrialIsFailedAndRetriedWithItsParams) {

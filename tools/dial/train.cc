@@ -181,6 +181,13 @@ int RunTrain(const TrainArgs& args) {
     config->output_dir = kDefaultOutputDir;
   }
 
+  // A promoted multi-fidelity trial or a retry: continue its parent's (or the failed attempt's) run when it can.
+  if (const char* from = std::getenv("DIAL_RESUME_FROM"); trial && from != nullptr && *from != '\0') {
+    auto note = speech::ContinueFromCheckpoint(*config, from);
+    if (!note.ok()) return ReportError(note.status());
+    std::cerr << "dial train: resume: " << *note << std::endl;
+  }
+
   g_stop.store(false);
   std::signal(SIGINT, OnTrainStopSignal);
   std::signal(SIGTERM, OnTrainStopSignal);

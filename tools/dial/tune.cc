@@ -21,6 +21,7 @@ struct TuneArgs {
   std::string sampler;
   uint64_t seed = 0;
   int64_t n_jobs = 1;
+  bool check = false;
   CLI::Option* n_jobs_opt = nullptr;
   CLI::Option* n_trials_opt = nullptr;
   CLI::Option* timeout_opt = nullptr;
@@ -91,6 +92,13 @@ int RunTune(const TuneArgs& args) {
   Status components = internal::CheckSamplerAndPruner(config);
   if (!components.ok()) {
     return ReportError(components.WithContext(args.sampler.empty() ? config.source : "--sampler " + args.sampler));
+  }
+  if (args.check) {
+    // Everything above validated the file, its objective (a built-in checks its data and keys) and its sampler
+    // and pruner; nothing is opened or written.
+    std::cout << config.source << ": ok: study '" << config.study_name << "', " << config.search_space.size()
+              << " searched parameter(s), sampler " << config.sampler << std::endl;
+    return kExitOk;
   }
   if (args.n_jobs_opt->count() > 0) {
     if (args.n_jobs <= 0) {
@@ -163,6 +171,7 @@ Command AddTuneCommand(CLI::App& app) {
   sub->add_option("--storage", args->storage, "Storage URL (default: the study file's, else sqlite:///dial.db)");
   sub->add_option("--study", args->study, "Study name (default: the study file's)");
   args->n_trials_opt = sub->add_option("--n-trials", args->n_trials, "Trials to run in this call");
+  sub->add_flag("--check", args->check, "Validate the study file and its objective, then exit (nothing is written)");
   args->timeout_opt = sub->add_option("--timeout", args->timeout, "Stop starting trials after this many seconds");
   sub->add_option("--sampler", args->sampler, "Sampler name, replacing the study file's (and its options)");
   args->seed_opt = sub->add_option("--seed", args->seed, "Seed of the sampler");
