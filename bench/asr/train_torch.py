@@ -55,12 +55,14 @@ def rel_shift(x):
 
 
 class ConvSubsampling(nn.Module):
-    def __init__(self, idim, d):
+    # Two 3x3 stride-2 convolutions of `c` channels, then a linear map to d (dial's subsampling_channels, 32 by
+    # default: with d channels the second convolution dominates a CPU step).
+    def __init__(self, idim, c, d):
         super().__init__()
-        self.conv0 = nn.Conv2d(1, d, 3, 2)
-        self.conv1 = nn.Conv2d(d, d, 3, 2)
+        self.conv0 = nn.Conv2d(1, c, 3, 2)
+        self.conv1 = nn.Conv2d(c, c, 3, 2)
         f = ((idim - 3) // 2 + 1 - 3) // 2 + 1
-        self.out = nn.Linear(d * f, d)
+        self.out = nn.Linear(c * f, d)
 
     def forward(self, x):
         y = F.relu(self.conv1(F.relu(self.conv0(x.unsqueeze(1)))))
@@ -144,7 +146,7 @@ class Model(nn.Module):
     def __init__(self, a, vocab):
         super().__init__()
         self.a = a
-        self.subsampling = ConvSubsampling(a.n_mels, a.d_model)
+        self.subsampling = ConvSubsampling(a.n_mels, a.subsampling_channels, a.d_model)
         self.dropout = nn.Dropout(a.dropout)
         if a.encoder == "conformer":
             self.layers = nn.ModuleList([ConformerLayer(a) for _ in range(a.num_layers)])
@@ -185,6 +187,7 @@ def main():
     p.add_argument("--encoder", default="conformer")
     p.add_argument("--num_layers", type=int, default=4)
     p.add_argument("--d_model", type=int, default=144)
+    p.add_argument("--subsampling_channels", type=int, default=32)
     p.add_argument("--attention_heads", type=int, default=4)
     p.add_argument("--ff_dim", type=int, default=576)
     p.add_argument("--conv_kernel_size", type=int, default=15)

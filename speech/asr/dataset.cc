@@ -7,11 +7,14 @@
 #include <cstring>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "speech/audio/audio.h"
+#include "speech/audio/audio_info.h"
+#include "speech/features/feature_cache.h"
 
 namespace dial::speech {
 namespace {
@@ -40,10 +43,15 @@ struct Job {
   Result<AsrUtterance> result = InvalidArgument("not run");
 };
 
-Result<AsrUtterance> LoadOne(const CorpusEntry& entry, double factor, uint64_t seed, const LoadSetOptions& options,
-                             FbankComputer& fbank) {
-  if (!entry.has_transcript) return InvalidArgument("no transcript");
-  if (entry.text.find_first_not_of(" \t\r\n") == std::string::npos) return InvalidArgument("empty transcript");
+// The seconds of audio an entry holds, from its span or its file's header (cheap: no samples are read).
+Result<double> EntrySeconds(const CorpusEntry& entry) {
+  if (entry.duration_seconds >= 0) return entry.duration_seconds;
+  DIAL_ASSIGN_OR_RETURN(AudioInfo info, ReadAudioInfo(entry.audio_path));
+  return std::max(0.0, info.duration_seconds() - entry.offset_seconds);
+}
+
+Result<AsrUtterance> LoadOneUncached(const CorpusEntry& entry, double factor, uint64_t seed,
+                                     const LoadSetOptions& options, FbankComputer& fbank) {
   ReadAudioOptions read;
   read.offset_seconds = entry.offset_seconds;
   read.duration_seconds = entry.duration_seconds;
@@ -68,6 +76,40 @@ Result<AsrUtterance> LoadOne(const CorpusEntry& entry, double factor, uint64_t s
   return u;
 }
 
+// One utterance, its features through the cache when there is one (not for piped entries, whose output cannot be
+// identified without running them). The key: the front end, the audio file's identity, the speed factor and the
+// dither seed (features with dither depend on it).
+Result<AsrUtterance> LoadOne(const CorpusEntry& entry, double factor, uint64_t seed, const LoadSetOptions& options,
+                             FbankComputer& fbank, FeatureCache* cache) {
+  if (!entry.has_transcript) return InvalidArgument("no transcript");
+  if (entry.text.find_first_not_of(" \t\r\n") == std::string::npos) return InvalidArgument("empty transcript");
+  if (cache == nullptr || !entry.command.empty()) return LoadOneUncached(entry, factor, seed, options, fbank);
+  DIAL_ASSIGN_OR_RETURN(std::string audio, AudioIdentity(entry));
+  std::ostringstream variant;
+  variant << "speed " << factor << " dither-seed " << (options.fbank.dither > 0 ? seed : 0);
+  const std::vector<std::string> key = {FrontEndKey(options.fbank, static_cast<int>(options.fbank.sample_rate)), audio,
+                                        variant.str()};
+  std::optional<AsrUtterance> computed;
+  Result<FeatureMatrix> feats = cache->GetOrCompute(key, [&]() -> Result<FeatureMatrix> {
+    DIAL_ASSIGN_OR_RETURN(AsrUtterance u, LoadOneUncached(entry, factor, seed, options, fbank));
+    FeatureMatrix copy = u.feats;
+    computed = std::move(u);
+    return copy;
+  });
+  if (!feats.ok()) return feats.status();
+  if (computed) return std::move(*computed);
+  if (feats->num_frames == 0) return InvalidArgument("shorter than one analysis window");
+  AsrUtterance u;
+  u.id = factor == 1.0 ? entry.id : FactorPrefix(factor) + entry.id;
+  u.speaker = entry.speaker;
+  u.text = entry.text;
+  u.audio_file = FileOf(entry);
+  DIAL_ASSIGN_OR_RETURN(double seconds, EntrySeconds(entry));
+  u.duration_seconds = seconds / factor;
+  u.feats = std::move(*feats);
+  return u;
+}
+
 }  // namespace
 
 Status LoadSetOptions::Validate() const {
@@ -89,7 +131,8 @@ Result<AsrDataSet> LoadAsrSet(const Corpus& corpus, const std::string& name, con
       Job job;
       job.entry = &corpus.entries[i];
       job.factor = factors[k];
-      job.seed = MixSeed(options.seed, i * factors.size() + k);
+      // Seeded by the utterance's id, not its position, so that nested subsets (data_hours) share cache entries.
+      job.seed = MixSeed(options.seed, FeatureCacheHash({corpus.entries[i].id}) + k);
       jobs.push_back(std::move(job));
     }
   }
@@ -97,6 +140,7 @@ Result<AsrDataSet> LoadAsrSet(const Corpus& corpus, const std::string& name, con
   // taken in order from a shared counter, results land in their own slot, so the outcome does not depend on
   // the thread count.
   std::atomic<size_t> next{0};
+  std::atomic<int64_t> cache_hits{0};
   std::mutex error_mu;
   Status setup_error = Status::Ok();
   auto worker = [&] {
@@ -106,9 +150,18 @@ Result<AsrDataSet> LoadAsrSet(const Corpus& corpus, const std::string& name, con
       setup_error = fbank.status();
       return;
     }
-    for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
-      jobs[j].result = LoadOne(*jobs[j].entry, jobs[j].factor, jobs[j].seed, options, **fbank);
+    std::optional<FeatureCache> cache;
+    if (!options.feature_cache_dir.empty()) {
+      Result<FeatureCache> opened = FeatureCache::Open(options.feature_cache_dir);
+      if (opened.ok()) cache = std::move(*opened);  // a cache that cannot be opened only costs recomputation
     }
+    int64_t hits = 0;
+    for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+      jobs[j].result =
+          LoadOne(*jobs[j].entry, jobs[j].factor, jobs[j].seed, options, **fbank, cache ? &*cache : nullptr);
+    }
+    if (cache) hits = cache->stats().hits;
+    cache_hits.fetch_add(hits);
   };
   const int n_threads = std::max(1, std::min<int>(options.num_threads, static_cast<int>(jobs.size())));
   std::vector<std::thread> threads;
@@ -119,6 +172,7 @@ Result<AsrDataSet> LoadAsrSet(const Corpus& corpus, const std::string& name, con
 
   AsrDataSet set;
   set.name = name;
+  set.feature_cache_hits = cache_hits.load();
   for (Job& job : jobs) {
     if (!job.result.ok()) {
       const std::string line = job.entry->id + " (" + FileOf(*job.entry) + "): " + job.result.status().message();

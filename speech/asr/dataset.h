@@ -34,6 +34,7 @@ struct AsrDataSet {
   double total_seconds = 0.0;
   // One line per utterance left out: "<id> (<file>): <reason>".
   std::vector<std::string> skipped;
+  int64_t feature_cache_hits = 0;  // utterances whose features came from the cache
 };
 
 // What to do with an utterance whose audio cannot be read or whose transcript is missing or empty.
@@ -50,6 +51,8 @@ struct LoadSetOptions {
   std::vector<double> speed_factors;
   bool allow_piped_commands = false;
   int num_threads = 1;  // feature extraction threads
+  // A feature cache directory (speech/features/feature_cache.h) shared by runs and processes; empty: none.
+  std::string feature_cache_dir;
   Status Validate() const;
 };
 

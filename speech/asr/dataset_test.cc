@@ -61,6 +61,47 @@ TEST_F(DatasetTest, DitherIsSeededAndThreadCountDoesNotMatter) {
   EXPECT_NE(a->utterances[3].feats.data, c->utterances[3].feats.data);
 }
 
+// Through the feature cache: the second load of the same set with the same front end reads every utterance from
+// the cache, with the same features and durations; another dither seed or n_mels misses it.
+TEST_F(DatasetTest, FeatureCacheServesTheSecondLoad) {
+  const std::string cache_dir = testing::TestTempDir("dataset_cache");
+  LoadSetOptions options;
+  options.fbank.dither = 1.0f;
+  options.seed = 7;
+  options.num_threads = 2;
+  options.speed_factors = {0.9, 1.0};
+  options.feature_cache_dir = cache_dir;
+  auto first = LoadAsrSet(Read("dev"), "dev", options, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->feature_cache_hits, 0);
+  auto second = LoadAsrSet(Read("dev"), "dev", options, {});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_EQ(second->utterances.size(), first->utterances.size());
+  EXPECT_EQ(second->feature_cache_hits, static_cast<int64_t>(first->utterances.size()));
+  for (size_t i = 0; i < first->utterances.size(); ++i) {
+    EXPECT_EQ(second->utterances[i].id, first->utterances[i].id);
+    EXPECT_EQ(second->utterances[i].feats.data, first->utterances[i].feats.data);
+    // From the file's header divided by the speed factor: within one sample of the resampled length.
+    EXPECT_NEAR(second->utterances[i].duration_seconds, first->utterances[i].duration_seconds, 1.0 / 16000);
+  }
+  // The uncached load gives the same features: the cache changes nothing but the time.
+  LoadSetOptions uncached = options;
+  uncached.feature_cache_dir.clear();
+  auto plain = LoadAsrSet(Read("dev"), "dev", uncached, {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->utterances[1].feats.data, first->utterances[1].feats.data);
+  options.seed = 8;
+  auto reseeded = LoadAsrSet(Read("dev"), "dev", options, {});
+  ASSERT_TRUE(reseeded.ok());
+  EXPECT_EQ(reseeded->feature_cache_hits, 0);
+  options.seed = 7;
+  options.fbank.n_mels = 40;
+  auto other_front_end = LoadAsrSet(Read("dev"), "dev", options, {});
+  ASSERT_TRUE(other_front_end.ok());
+  EXPECT_EQ(other_front_end->feature_cache_hits, 0);
+  std::filesystem::remove_all(cache_dir);
+}
+
 TEST_F(DatasetTest, BadUtteranceIsSkippedWithIdAndFileOrStops) {
   Corpus corpus = Read("dev");
   corpus.entries[2].audio_path = "/nonexistent/missing.wav";

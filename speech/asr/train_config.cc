@@ -28,6 +28,7 @@ const std::vector<KeyInfo>& Keys() {
       {"data_hours", &C::data_hours},
       {"bad_utterances", &C::bad_utterances},
       {"allow_piped_commands", &C::allow_piped_commands},
+      {"feature_cache", &C::feature_cache},
       {"sample_rate", &C::sample_rate},
       {"frame_length_ms", &C::frame_length_ms},
       {"frame_shift_ms", &C::frame_shift_ms},

@@ -42,8 +42,8 @@ constexpr double kExplodingLossRatio = 10.0;
 // Speed perturbation factors (Kaldi/ESPnet).
 const std::vector<double> kSpeedFactors = {0.9, 1.0, 1.1};
 // Keys that may change between a checkpoint and its resumption (they do not shape model, data or optimiser).
-const std::vector<std::string> kResumableKeys = {"epochs", "num_threads", "decoding",      "beam_size",
-                                                 "metric", "test_set",    "bad_utterances"};
+const std::vector<std::string> kResumableKeys = {"epochs", "num_threads", "decoding",       "beam_size",
+                                                 "metric", "test_set",    "bad_utterances", "feature_cache"};
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
@@ -416,6 +416,11 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
   load.bad_utterances = c.bad_utterances == "stop" ? BadUtterancePolicy::kStop : BadUtterancePolicy::kSkip;
   load.allow_piped_commands = c.allow_piped_commands;
   load.num_threads = c.num_threads;
+  if (c.feature_cache == "auto") {
+    load.feature_cache_dir = c.data.empty() ? "" : (fs::path(c.data) / ".dial-feature-cache").string();
+  } else if (c.feature_cache != "none") {
+    load.feature_cache_dir = c.feature_cache;
+  }
   {
     Status valid = load.fbank.Validate();
     if (!valid.ok()) return InvalidArgument("front end (sample_rate, frame_length_ms, n_mels...): " + valid.message());
@@ -478,7 +483,11 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
       " h, " + std::to_string(train.skipped.size()) + " skipped), dev " + std::to_string(dev.utterances.size()) +
       (has_test ? ", test " + std::to_string(test.utterances.size()) : std::string()) + "; vocabulary " +
       std::to_string(tokenizer->vocab_size()) + " (" + tokenizer->kind() + "); features in " +
-      Fixed(Seconds(load_start), 1) + " s");
+      Fixed(Seconds(load_start), 1) + " s" +
+      (load.feature_cache_dir.empty()
+           ? std::string(" (no feature cache)")
+           : " (" + std::to_string(train.feature_cache_hits + dev.feature_cache_hits + test.feature_cache_hits) +
+                 " from the cache in " + load.feature_cache_dir + ")"));
 
   // Model, optimiser, schedule.
   DIAL_ASSIGN_OR_RETURN(AsrModel model, NewAsrModel(ModelOptionsOf(c, tokenizer->vocab_size()), c.seed));

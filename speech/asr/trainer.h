@@ -22,6 +22,9 @@ struct AsrTrainConfig {
   double data_hours = 0.0;              // > 0: SelectHours(train, data_hours, seed), the fidelity knob; 0 = all
   std::string bad_utterances = "skip";  // skip | stop
   bool allow_piped_commands = false;
+  // Features computed once per (front end, audio) and shared by runs and trials: "auto" = DATA/.dial-feature-cache
+  // (when `data` is set), "none", or a directory.
+  std::string feature_cache = "auto";
 
   // Front end (Kaldi fbank; audio is resampled to sample_rate, never up).
   int sample_rate = 16000;
