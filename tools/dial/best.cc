@@ -51,21 +51,20 @@ void PrintParams(const FrozenTrial& trial, const std::optional<StudyConfig>& con
 
 // The study file: --config when given, else the copy stored at creation; none when neither parses (then only the
 // searched params are printed).
-std::optional<StudyConfig> StudyFileOf(Storage& storage, StudyId id, const std::string& config_path) {
+std::optional<StudyConfig> StudyFileOf(Storage& storage, StudyId id, const std::string& name,
+                                       const std::string& config_path) {
   if (!config_path.empty()) {
     Result<StudyConfig> loaded = LoadStudyConfig(config_path);
     if (loaded.ok()) return std::move(*loaded);
     std::cerr << "dial best: note: " << loaded.status().message() << "; printing the searched params only\n";
     return std::nullopt;
   }
-  Result<AttrMap> attrs = storage.GetStudySystemAttrs(id);
-  if (!attrs.ok()) return std::nullopt;
-  auto it = attrs->find(kStudyFileAttr);
-  if (it == attrs->end() || !it->second.is_string()) return std::nullopt;
-  Result<StudyConfig> parsed = ParseStudyConfig(it->second.get<std::string>(), "stored study file");
+  Result<StudyConfig> parsed = StoredStudyFile(storage, id, name);
   if (!parsed.ok()) {
-    std::cerr << "dial best: note: the stored study file no longer validates (" << parsed.status().message()
-              << "); printing the searched params only\n";
+    if (parsed.status().code() != StatusCode::kFailedPrecondition) {
+      std::cerr << "dial best: note: the stored study file no longer validates (" << parsed.status().message()
+                << "); printing the searched params only\n";
+    }
     return std::nullopt;
   }
   return std::move(*parsed);
@@ -102,7 +101,7 @@ int RunBest(const BestArgs& args) {
   Result<int64_t> n_trials = storage->GetNTrials(id);
   if (!n_trials.ok()) return ReportError(n_trials.status());
 
-  const std::optional<StudyConfig> config = StudyFileOf(*storage, id, args.config);
+  const std::optional<StudyConfig> config = StudyFileOf(*storage, id, name, args.config);
   if (directions->size() == 1) {
     int top_level = -1;
     Result<FrozenTrial> best = config && config->fidelity ? BestAtTopLevel(*storage, id, (*directions)[0], &top_level)

@@ -13,6 +13,7 @@
 #include "dial/frozen_trial.h"
 #include "dial/status.h"
 #include "dial/storage.h"
+#include "dial/study_config.h"
 
 namespace dial::cli {
 
@@ -76,6 +77,11 @@ struct ConfigDefaults {
   std::string study;
 };
 Result<ConfigDefaults> ReadConfigDefaults(const std::string& config_path);
+
+// The study file dial tune stored in the study at its creation (kStudyFileAttr), parsed. FailedPrecondition when
+// the study holds none (it was not created by dial tune); the parse error, prefixed with `source`, when it no
+// longer validates.
+Result<StudyConfig> StoredStudyFile(Storage& storage, StudyId study_id, const std::string& study_name);
 
 // An existing study a read-only command works on, from --storage, --config and --study (the flags win over the
 // study file's values).

@@ -240,4 +240,14 @@ void AddStudyOptions(CLI::App* sub, std::string* storage, std::string* config, s
   if (study) sub->add_option("--study", *study, study_help);
 }
 
+Result<StudyConfig> StoredStudyFile(Storage& storage, StudyId study_id, const std::string& study_name) {
+  DIAL_ASSIGN_OR_RETURN(AttrMap attrs, storage.GetStudySystemAttrs(study_id));
+  auto it = attrs.find(kStudyFileAttr);
+  if (it == attrs.end() || !it->second.is_string()) {
+    return FailedPrecondition("study '" + study_name + "' in " + storage.url() +
+                              " holds no study file (it was not created by dial tune)");
+  }
+  return ParseStudyConfig(it->second.get<std::string>(), "study '" + study_name + "' (stored study file)");
+}
+
 }  // namespace dial::cli

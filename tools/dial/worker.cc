@@ -35,14 +35,11 @@ struct WorkerArgs {
 // The study file the worker follows: --config when given, else the text stored in the study at its creation.
 Result<StudyConfig> WorkerStudyConfig(Storage& storage, StudyId study_id, const WorkerArgs& args) {
   if (!args.config.empty()) return LoadStudyConfig(args.config);
-  DIAL_ASSIGN_OR_RETURN(AttrMap attrs, storage.GetStudySystemAttrs(study_id));
-  auto it = attrs.find(kStudyFileAttr);
-  if (it == attrs.end() || !it->second.is_string()) {
-    return FailedPrecondition("study '" + args.study + "' in " + storage.url() +
-                              " holds no study file (it was not created by dial tune): a worker needs one to know "
-                              "what to run");
+  Result<StudyConfig> stored = StoredStudyFile(storage, study_id, args.study);
+  if (stored.status().code() == StatusCode::kFailedPrecondition) {
+    return FailedPrecondition(stored.status().message() + ": a worker needs one to know what to run");
   }
-  return ParseStudyConfig(it->second.get<std::string>(), "study '" + args.study + "' (stored study file)");
+  return stored;
 }
 
 int RunWorker(const WorkerArgs& args) {
