@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -118,6 +119,7 @@ Status LoadSetOptions::Validate() const {
     if (!(f > 0.0) || !std::isfinite(f)) return InvalidArgument("speed factors must be positive");
   }
   if (num_threads < 1) return InvalidArgument("num_threads (" + std::to_string(num_threads) + ") must be >= 1");
+  if (!(progress_interval_seconds >= 0.0)) return InvalidArgument("progress_interval_seconds must be >= 0");
   return Status::Ok();
 }
 
@@ -140,10 +142,23 @@ Result<AsrDataSet> LoadAsrSet(const Corpus& corpus, const std::string& name, con
   // taken in order from a shared counter, results land in their own slot, so the outcome does not depend on
   // the thread count.
   std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
   std::atomic<int64_t> cache_hits{0};
   std::mutex error_mu;
   Status setup_error = Status::Ok();
-  auto worker = [&] {
+  // Extraction of a large set takes minutes: the calling thread (the only one that logs) says how far it is.
+  const auto start = std::chrono::steady_clock::now();
+  auto last_report = start;
+  auto report_progress = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (!log || std::chrono::duration<double>(now - last_report).count() < options.progress_interval_seconds) return;
+    last_report = now;
+    const size_t n = done.load();
+    log(name + ": features of " + std::to_string(n) + "/" + std::to_string(jobs.size()) + " utterances (" +
+        std::to_string(jobs.empty() ? 100 : n * 100 / jobs.size()) + "%) in " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - start).count()) + " s");
+  };
+  auto worker = [&](bool reporter) {
     auto fbank = NewFbankComputer(options.fbank);
     if (!fbank.ok()) {
       std::lock_guard<std::mutex> lock(error_mu);
@@ -159,14 +174,16 @@ Result<AsrDataSet> LoadAsrSet(const Corpus& corpus, const std::string& name, con
     for (size_t j; (j = next.fetch_add(1)) < jobs.size();) {
       jobs[j].result =
           LoadOne(*jobs[j].entry, jobs[j].factor, jobs[j].seed, options, **fbank, cache ? &*cache : nullptr);
+      done.fetch_add(1);
+      if (reporter) report_progress();
     }
     if (cache) hits = cache->stats().hits;
     cache_hits.fetch_add(hits);
   };
   const int n_threads = std::max(1, std::min<int>(options.num_threads, static_cast<int>(jobs.size())));
   std::vector<std::thread> threads;
-  for (int t = 1; t < n_threads; ++t) threads.emplace_back(worker);
-  worker();
+  for (int t = 1; t < n_threads; ++t) threads.emplace_back(worker, false);
+  worker(true);
   for (std::thread& t : threads) t.join();
   DIAL_RETURN_IF_ERROR(setup_error);
 

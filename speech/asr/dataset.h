@@ -53,6 +53,9 @@ struct LoadSetOptions {
   int num_threads = 1;  // feature extraction threads
   // A feature cache directory (speech/features/feature_cache.h) shared by runs and processes; empty: none.
   std::string feature_cache_dir;
+  // While features are extracted, a line "NAME: features of k/N utterances (p%) in S s" through `log` this often
+  // (the first after one interval: a quick set says nothing). 0: after every utterance.
+  double progress_interval_seconds = 10.0;
   Status Validate() const;
 };
 

@@ -46,6 +46,23 @@ TEST_F(DatasetTest, LoadsFeaturesOfEveryUtterance) {
   EXPECT_NEAR(set->total_seconds, 13.0, 1e-2);
 }
 
+TEST_F(DatasetTest, LogsProgressWhileExtracting) {
+  LoadSetOptions options;
+  options.num_threads = 2;
+  options.progress_interval_seconds = 0;  // every utterance the logging thread finishes
+  std::vector<std::string> logged;
+  auto set = LoadAsrSet(Read("train"), "train", options, [&](const std::string& line) { logged.push_back(line); });
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_FALSE(logged.empty());
+  for (const std::string& line : logged) EXPECT_EQ(line.rfind("train: features of ", 0), 0u) << line;
+  EXPECT_NE(logged.back().find("/10 utterances ("), std::string::npos) << logged.back();
+  // The default interval keeps a quick load quiet.
+  logged.clear();
+  options.progress_interval_seconds = 10;
+  ASSERT_TRUE(LoadAsrSet(Read("train"), "train", options, [&](const std::string& l) { logged.push_back(l); }).ok());
+  EXPECT_TRUE(logged.empty());
+}
+
 TEST_F(DatasetTest, DitherIsSeededAndThreadCountDoesNotMatter) {
   LoadSetOptions options;
   options.fbank.dither = 1.0f;

@@ -116,7 +116,9 @@ Json TrialJson(const FrozenTrial& t) {
   return out;
 }
 
-Json ImportanceJson(const ReportInput& input, const ReportOptions& options) {
+}  // namespace
+
+Json ReportImportances(const ReportInput& input, const ReportOptions& options) {
   Json out = Json::array();
   for (size_t k = 0; k < input.directions.size(); ++k) {
     ImportanceOptions io;
@@ -136,6 +138,8 @@ Json ImportanceJson(const ReportInput& input, const ReportOptions& options) {
   }
   return out;
 }
+
+namespace {
 
 Result<Json> ParetoJson(const ReportInput& input, const ReportOptions& options) {
   const std::vector<FrozenTrial> front = ParetoFrontTrials(input.trials, input.directions);
@@ -269,6 +273,20 @@ Result<std::string> FindPlotLibrary() {
       kPlotLibraryEnv + " to an echarts.min.js (5.x)");
 }
 
+Result<std::string> ReadPlotLibrary(const std::string& path) {
+  std::string library_path = path;
+  if (library_path.empty()) {
+    DIAL_ASSIGN_OR_RETURN(library_path, FindPlotLibrary());
+  }
+  std::ifstream in(library_path, std::ios::binary);
+  if (!in.is_open()) return IoError("cannot open the plotting library " + library_path);
+  std::stringstream library;
+  library << in.rdbuf();
+  if (!in.good() && !in.eof()) return IoError("cannot read the plotting library " + library_path);
+  if (library.str().empty()) return IoError("the plotting library " + library_path + " is empty");
+  return library.str();
+}
+
 Result<Json> BuildReportData(const ReportInput& input, const ReportOptions& options) {
   DIAL_RETURN_IF_ERROR(options.Validate());
   if (input.directions.empty()) return InvalidArgument("report: the study has no directions");
@@ -290,7 +308,7 @@ Result<Json> BuildReportData(const ReportInput& input, const ReportOptions& opti
                {"generated", FormatTimestamp(std::chrono::system_clock::now())},
                {"params", ParamsMeta(input.trials)},
                {"trials", trials},
-               {"importance", ImportanceJson(input, options)},
+               {"importance", options.importances ? *options.importances : ReportImportances(input, options)},
                {"best", nullptr},
                {"pareto", nullptr}};
   if (input.directions.size() == 1) {
@@ -303,16 +321,7 @@ Result<Json> BuildReportData(const ReportInput& input, const ReportOptions& opti
 
 Result<std::string> RenderReport(const ReportInput& input, const ReportOptions& options) {
   DIAL_ASSIGN_OR_RETURN(Json data, BuildReportData(input, options));
-  std::string library_path = options.plot_library_path;
-  if (library_path.empty()) {
-    DIAL_ASSIGN_OR_RETURN(library_path, FindPlotLibrary());
-  }
-  std::ifstream in(library_path, std::ios::binary);
-  if (!in.is_open()) return IoError("cannot open the plotting library " + library_path);
-  std::stringstream library;
-  library << in.rdbuf();
-  if (!in.good() && !in.eof()) return IoError("cannot read the plotting library " + library_path);
-  if (library.str().empty()) return IoError("the plotting library " + library_path + " is empty");
+  DIAL_ASSIGN_OR_RETURN(std::string library, ReadPlotLibrary(options.plot_library_path));
 
   const std::string title = "dial study report: " + input.study_name;
   std::string page = report_assets::kTemplate;
@@ -323,7 +332,7 @@ Result<std::string> RenderReport(const ReportInput& input, const ReportOptions& 
   Fill(page, from, "@DIAL_SUBTITLE@",
        EscapeHtml(std::to_string(input.trials.size()) + " trial(s); generated " + data["generated"].get<std::string>() +
                   " by dial"));
-  Fill(page, from, "@DIAL_PLOT_LIBRARY@", CodeForScriptElement(library.str()));
+  Fill(page, from, "@DIAL_PLOT_LIBRARY@", CodeForScriptElement(library));
   // The JSON blob: non-ASCII kept as UTF-8, invalid UTF-8 replaced rather than failing the report.
   Fill(page, from, "@DIAL_DATA@", JsonForScriptElement(data.dump(-1, ' ', false, Json::error_handler_t::replace)));
   Fill(page, from, "@DIAL_SCRIPT@", CodeForScriptElement(report_assets::kScript));

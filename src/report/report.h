@@ -30,6 +30,9 @@ struct ReportOptions {
   // The hypervolume's reference point in the study's own directions (one value per objective). Unset: the worst value
   // of each objective among the feasible COMPLETE trials plus 10% of its range (DefaultReferencePoint).
   std::optional<std::vector<double>> reference_point;
+  // The importance views' data, computed before (ReportImportances) for the same trials; unset: computed here. The
+  // dashboard keeps it while only running trials change, since the forest is the slow part of a report.
+  std::optional<Json> importances;
 
   Status Validate() const;
 };
@@ -39,11 +42,18 @@ struct ReportOptions {
 // could not reach its registry at build time): a report without its plotting library would be an empty page.
 Result<std::string> FindPlotLibrary();
 
+// The plotting library's code: the file at `path`, or FindPlotLibrary()'s when `path` is empty. IoError naming a
+// file that cannot be read or is empty.
+Result<std::string> ReadPlotLibrary(const std::string& path);
+
 // The JSON the page draws from: the study, parameter meta data, trials (non-finite numbers as null), importances
 // per objective (or the reason there are none), the best trial or the Pareto front with its hypervolume and the
 // balanced trade-off. InvalidArgument when `metrics` and `directions` differ in size or the reference point has the
 // wrong size.
 Result<Json> BuildReportData(const ReportInput& input, const ReportOptions& options);
+
+// The report data's importance entry: per objective, the fANOVA importances or why there are none.
+Json ReportImportances(const ReportInput& input, const ReportOptions& options);
 
 // The whole HTML page. Errors: those of BuildReportData, of FindPlotLibrary, IoError naming a plotting library file
 // that cannot be read.

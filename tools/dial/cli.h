@@ -42,6 +42,7 @@ Command AddScoreCommand(CLI::App& app);
 Command AddWorkerCommand(CLI::App& app);
 Command AddImportanceCommand(CLI::App& app);
 Command AddReportCommand(CLI::App& app);
+Command AddDashboardCommand(CLI::App& app);
 Command AddCorrelateCommand(CLI::App& app);
 // Registers `objective: {builtin: asr, ...}` (asr_objective.cc) for study files read by tune and worker.
 void RegisterAsrObjective();

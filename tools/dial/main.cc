@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     commands.push_back(dial::cli::AddScoreCommand(app));
     commands.push_back(dial::cli::AddImportanceCommand(app));
     commands.push_back(dial::cli::AddReportCommand(app));
+    commands.push_back(dial::cli::AddDashboardCommand(app));
     commands.push_back(dial::cli::AddCorpusCommand(app));
     commands.push_back(dial::cli::AddCorrelateCommand(app));
     commands.push_back(dial::cli::AddTrainCommand(app));

@@ -1,17 +1,24 @@
-// Running a study's trials from the CLI (see run.h): stop signals, progress, the in-process worker loop and the
-// pool of worker processes.
+// Running a study's trials from the CLI (see run.h): stop signals, progress (one status line on a terminal, shared
+// by both paths), the in-process worker loop and the pool of worker processes.
 #include "run.h"
 
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "cli.h"
@@ -57,48 +64,255 @@ std::string ParamsText(const FrozenTrial& trial) {
   return out;
 }
 
-// The progress of this run: on a terminal one status line redrawn in place (and refreshed every second by a
-// thread, so the elapsed time moves during a long trial); elsewhere one plain log line per finished trial.
+// The study's best, read from the storage after a trial ends (so that every worker of a study agrees on it).
+struct StudyBest {
+  std::optional<double> value;  // one objective: the best trial's value and number
+  int64_t number = -1;
+  std::optional<int64_t> pareto_size;  // several objectives: how many trials are Pareto-optimal
+};
+
+// `pareto`: whether to read the Pareto front of a multi-objective study (a full read of the trials; only the status
+// line needs it).
+StudyBest ReadStudyBest(const Study& study, bool pareto) {
+  StudyBest out;
+  if (!study.is_multi_objective()) {
+    Result<FrozenTrial> best = study.BestTrial();
+    if (best.ok() && !best->values.empty()) {
+      out.value = best->values[0];
+      out.number = best->number;
+    }
+  } else if (pareto) {
+    Result<std::vector<FrozenTrial>> front = study.BestTrials();
+    if (front.ok()) out.pareto_size = static_cast<int64_t>(front->size());
+  }
+  return out;
+}
+
+// What the status line shows of a run.
+struct StatusCounts {
+  int64_t done = 0;  // finished, in any state
+  std::optional<int64_t> total;
+  int64_t running = 0;
+  int64_t pruned = 0;
+  int64_t failed = 0;
+  bool multi_objective = false;
+  StudyBest best;
+};
+
+// The progress bar's widest and narrowest: narrower than the minimum it says nothing, and is left out.
+constexpr int kBarCells = 20;
+constexpr int kMinBarCells = 5;
+// When stdout's width cannot be read.
+constexpr int kFallbackColumns = 80;
+// The status line is redrawn (and a pool's counts read again) this often, so the elapsed time moves during a long
+// trial; a pool's counts are read again when a worker prints a line, but never more often than kMinPollInterval.
+constexpr std::chrono::seconds kRedrawInterval{1};
+constexpr std::chrono::milliseconds kMinPollInterval{250};
+
+// True when the locale says UTF-8 (the first of LC_ALL, LC_CTYPE, LANG that is set decides, as in setlocale).
+bool LocaleIsUtf8() {
+  for (const char* name : {"LC_ALL", "LC_CTYPE", "LANG"}) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') continue;
+    std::string lower(value);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower.find("utf-8") != std::string::npos || lower.find("utf8") != std::string::npos;
+  }
+  return false;
+}
+
+int TerminalColumns() {
+  struct winsize size {};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return kFallbackColumns;
+}
+
+// Display columns of a line, all of whose characters are one column wide: its UTF-8 code points.
+int64_t Columns(const std::string& text) {
+  int64_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The first `columns` display columns of `text`, never cutting a UTF-8 sequence.
+std::string FitToColumns(const std::string& text, int64_t columns) {
+  int64_t n = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && n++ == columns) return text.substr(0, i);
+  }
+  return text;
+}
+
+// The status line of a run, at most `columns` - 1 columns wide (so that a redraw never wraps):
+//   [12/40] ██████░░░░░░ 30% | running 2 | pruned 3 | failed 1 | best 0.1234 (trial 7) | 1m02s, ETA 2m25s
+// The bar and percentage only when the total is known; the bar gets the room the rest leaves, up to kBarCells.
+// ETA = elapsed / done × (total − done), once a trial is done and while the run goes on (not `stopping`, not
+// `finished`). `pareto K` instead of the best with several objectives.
+std::string FormatStatusLine(const StatusCounts& counts, double elapsed_seconds, bool stopping, bool finished,
+                             bool utf8, int columns) {
+  const std::string head =
+      "[" + std::to_string(counts.done) + "/" + (counts.total ? std::to_string(*counts.total) : std::string("?")) + "]";
+  // done / total in [0, 1] (done may pass total when failed trials are retried), in whole parts of `parts`.
+  auto share = [&counts](int64_t parts) {
+    return *counts.total > 0 ? std::min(parts, counts.done * parts / *counts.total) : parts;
+  };
+  const std::string percent = counts.total ? " " + std::to_string(share(100)) + "%" : std::string();
+  std::string tail = " | running " + std::to_string(counts.running) + " | pruned " + std::to_string(counts.pruned) +
+                     " | failed " + std::to_string(counts.failed);
+  if (counts.multi_objective) {
+    tail += " | pareto " + (counts.best.pareto_size ? std::to_string(*counts.best.pareto_size) : std::string("-"));
+  } else {
+    tail += " | best " + (counts.best.value
+                              ? FormatShort(*counts.best.value) + " (trial " + std::to_string(counts.best.number) + ")"
+                              : std::string("-"));
+  }
+  tail += " | " + FormatElapsed(elapsed_seconds);
+  if (counts.total && counts.done > 0 && counts.done < *counts.total && !stopping && !finished) {
+    tail += ", ETA " + FormatElapsed(elapsed_seconds / counts.done * (*counts.total - counts.done));
+  }
+  if (stopping) tail += " | stopping...";
+
+  const int64_t width = std::max(1, columns - 1);
+  std::string bar;
+  if (counts.total) {
+    const int64_t room = width - Columns(head) - Columns(percent) - Columns(tail) - 1;  // 1: the space before it
+    const int64_t cells = std::min<int64_t>(kBarCells, room);
+    if (cells >= kMinBarCells) {
+      const int64_t filled = share(cells);
+      bar = " ";
+      for (int64_t k = 0; k < cells; ++k) bar += k < filled ? (utf8 ? "\u2588" : "#") : (utf8 ? "\u2591" : "-");
+    }
+  }
+  return FitToColumns(head + bar + percent + tail, width);
+}
+
+// One status line on a terminal (stdout), redrawn in place. A thread redraws it every second, so the elapsed time
+// moves during a long trial; with `poll`, that thread first asks it for fresh counts (the pool reads them from the
+// storage), without the lock held. Lines printed through PrintAbove appear above it. Thread-safe.
+class StatusLine {
+ public:
+  using Poll = std::function<std::optional<StatusCounts>()>;
+
+  explicit StatusLine(Poll poll = nullptr)
+      : poll_(std::move(poll)), utf8_(LocaleIsUtf8()), start_(std::chrono::steady_clock::now()) {}
+  StatusLine(const StatusLine&) = delete;
+  StatusLine& operator=(const StatusLine&) = delete;
+
+  void Start(const StatusCounts& counts) {
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_ = counts;
+    Draw();
+    ticker_ = std::thread([this] { Tick(); });
+  }
+
+  void Update(const StatusCounts& counts) {
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_ = counts;
+    Draw();
+  }
+
+  // `line` on a line of its own, above the status line (which is cleared first, and redrawn after). With `poll`,
+  // the thread polls at once: a worker's line usually means that a trial has ended.
+  void PrintAbove(std::ostream& out, std::string_view line) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::cout << "\r\033[K" << std::flush;
+      out << line << std::endl;
+      if (!finished_) Draw();
+      refresh_ = poll_ != nullptr;
+    }
+    cv_.notify_all();
+  }
+
+  // Stops the thread, draws the line one last time (with `counts` when given, else the last ones) and ends it, so
+  // that what follows starts on a line of its own.
+  void Finish(const std::optional<StatusCounts>& counts) {
+    StopTicker();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+    if (counts) counts_ = *counts;
+    Draw();
+    std::cout << "\n" << std::flush;
+  }
+
+  ~StatusLine() { StopTicker(); }
+
+ private:
+  void Tick() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      cv_.wait_for(lock, kRedrawInterval, [this] { return stopping_ || refresh_; });
+      if (stopping_) break;
+      refresh_ = false;
+      if (poll_) {
+        lock.unlock();
+        std::optional<StatusCounts> fresh = poll_();
+        lock.lock();
+        if (stopping_) break;
+        if (fresh) counts_ = *fresh;
+      }
+      Draw();
+      // However many lines come, the storage is read at most this often.
+      cv_.wait_for(lock, kMinPollInterval, [this] { return stopping_; });
+    }
+  }
+
+  void StopTicker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+  }
+
+  // Caller holds mu_.
+  void Draw() {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::cout << "\r\033[K" << FormatStatusLine(counts_, elapsed, g_stop.load(), finished_, utf8_, TerminalColumns())
+              << std::flush;
+  }
+
+  const Poll poll_;
+  const bool utf8_;
+  const std::chrono::steady_clock::time_point start_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread ticker_;
+  StatusCounts counts_;    // GUARDED_BY(mu_)
+  bool stopping_ = false;  // GUARDED_BY(mu_): the thread is to end
+  bool finished_ = false;  // GUARDED_BY(mu_): the last line is drawn
+  bool refresh_ = false;   // GUARDED_BY(mu_): poll now, without waiting for the next second
+};
+
+// The progress of an in-process run, one trial at a time: on a terminal the status line (failures printed above
+// it); elsewhere one plain log line per finished trial. Called from the loop's thread only; the status line has
+// its own thread.
 class Progress {
  public:
-  Progress(bool tty, std::optional<int64_t> total, std::vector<StudyDirection> directions,
-           std::optional<FrozenTrial> best_before)
-      : tty_(tty), total_(total), directions_(std::move(directions)), start_(std::chrono::steady_clock::now()) {
-    if (best_before.has_value() && !best_before->values.empty()) {
-      best_value_ = best_before->values[0];
-      best_number_ = best_before->number;
-    }
+  Progress(bool tty, std::optional<int64_t> total, bool multi_objective, StudyBest best_before)
+      : tty_(tty), start_(std::chrono::steady_clock::now()) {
+    counts_.total = total;
+    counts_.running = 1;
+    counts_.multi_objective = multi_objective;
+    counts_.best = std::move(best_before);
   }
 
   void Start() {
-    if (!tty_) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    Draw();
-    ticker_ = std::thread([this] {
-      std::unique_lock<std::mutex> lock(mu_);
-      while (!done_) {
-        cv_.wait_for(lock, std::chrono::seconds(1));
-        if (!done_) Draw();
-      }
-    });
+    if (tty_) status_line_.Start(counts_);
   }
 
-  void TrialFinished(const FrozenTrial& trial) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++finished_;
+  // `best`: the study's best now that `trial` is stored in it.
+  void TrialFinished(const FrozenTrial& trial, const StudyBest& best) {
+    ++counts_.done;
     ++by_state_[trial.state];
-    bool new_best = false;
-    if (trial.state == TrialState::kComplete && trial.values.size() == 1 && directions_.size() == 1) {
-      const double v = trial.values[0];
-      const bool better = !best_value_.has_value() ||
-                          (directions_[0] == StudyDirection::kMaximize ? v > *best_value_ : v < *best_value_);
-      if (better) {
-        best_value_ = v;
-        best_number_ = trial.number;
-        new_best = true;
-      }
-    }
-    if (trial.state == TrialState::kComplete && directions_.size() > 1) complete_values_.push_back(trial.values);
+    if (trial.state == TrialState::kPruned) ++counts_.pruned;
+    if (trial.state == TrialState::kFail) ++counts_.failed;
+    if (best.value || best.pareto_size) counts_.best = best;
+    // Decided by the study, not by this process: with several workers, only the study knows.
+    const bool new_best =
+        trial.state == TrialState::kComplete && !counts_.multi_objective && best.value && best.number == trial.number;
     std::string line = "trial " + std::to_string(trial.number) + " " + std::string(TrialStateName(trial.state));
     if (trial.state == TrialState::kComplete) {
       line += " " + std::string(trial.values.size() == 1 ? "value " : "values ") + JoinValues(trial.values);
@@ -118,81 +332,46 @@ class Progress {
       return;
     }
     // On a terminal only what needs attention stays on screen: failures. Everything else is in the status line.
-    if (trial.state == TrialState::kFail) std::cout << "\r\033[K" << line << "\n";
-    Draw();
+    if (trial.state == TrialState::kFail) status_line_.PrintAbove(std::cout, line);
+    status_line_.Update(counts_);
+  }
+
+  // A line of its own: above the status line on a terminal.
+  void Print(const std::string& line) {
+    if (tty_) {
+      status_line_.PrintAbove(std::cout, line);
+    } else {
+      std::cout << line << std::endl;
+    }
   }
 
   void Finish() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-      if (tty_) {
-        running_ = 0;
-        Draw();
-        std::cout << "\n";
-        std::cout.flush();
-      }
-    }
-    cv_.notify_all();
-    if (ticker_.joinable()) ticker_.join();
+    counts_.running = 0;
+    if (tty_) status_line_.Finish(counts_);
   }
 
   std::string Summary() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string out = std::to_string(finished_) + " trial(s) in " + FormatElapsed(Elapsed());
+    std::string out = std::to_string(counts_.done) + " trial(s) in " + FormatElapsed(Elapsed());
     std::string states;
     for (const auto& [state, n] : by_state_) {
       states += (states.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(TrialStateName(state));
     }
     if (!states.empty()) out += " (" + states + ")";
-    if (best_value_.has_value())
-      out += "; best value " + FormatShort(*best_value_) + " (trial " + std::to_string(best_number_) + ")";
+    if (counts_.best.value) {
+      out +=
+          "; best value " + FormatShort(*counts_.best.value) + " (trial " + std::to_string(counts_.best.number) + ")";
+    }
     return out;
-  }
-
-  ~Progress() {
-    if (ticker_.joinable()) Finish();
   }
 
  private:
   double Elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
-  // Caller holds mu_.
-  void Draw() {
-    std::string line = "[" + std::to_string(finished_) + "/" + (total_ ? std::to_string(*total_) : "?") + "]";
-    line += " running " + std::to_string(done_ ? 0 : running_);
-    if (directions_.size() == 1) {
-      line += " | best " + (best_value_ ? FormatShort(*best_value_) + " (trial " + std::to_string(best_number_) + ")"
-                                        : std::string("-"));
-    } else {
-      std::vector<FrozenTrial> as_trials;
-      for (const auto& v : complete_values_) {
-        FrozenTrial t;
-        t.state = TrialState::kComplete;
-        t.values = v;
-        as_trials.push_back(std::move(t));
-      }
-      line += " | pareto " + std::to_string(ParetoFront(as_trials, directions_).size());
-    }
-    line += " | " + FormatElapsed(Elapsed());
-    if (g_stop.load()) line += " | stopping...";
-    std::cout << "\r\033[K" << line << std::flush;
-  }
-
   const bool tty_;
-  const std::optional<int64_t> total_;
-  const std::vector<StudyDirection> directions_;
   const std::chrono::steady_clock::time_point start_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread ticker_;
-  bool done_ = false;                                 // GUARDED_BY(mu_)
-  int64_t finished_ = 0;                              // GUARDED_BY(mu_)
-  int running_ = 1;                                   // GUARDED_BY(mu_): one trial at a time in this process
-  std::map<TrialState, int64_t> by_state_;            // GUARDED_BY(mu_)
-  std::optional<double> best_value_;                  // GUARDED_BY(mu_)
-  int64_t best_number_ = -1;                          // GUARDED_BY(mu_)
-  std::vector<std::vector<double>> complete_values_;  // GUARDED_BY(mu_)
+  StatusCounts counts_;
+  std::map<TrialState, int64_t> by_state_;
+  StatusLine status_line_;
 };
 
 double KillGraceSeconds(const StudyConfig& config) {
@@ -244,11 +423,6 @@ int RunInProcess(const RunRequest& request) {
   Study& study = *request.study;
   Result<ObjectiveFunction> objective = MakeObjective(*request.config, &g_stop);
   if (!objective.ok()) return ReportError(objective.status().WithContext(request.config->source));
-  std::optional<FrozenTrial> best_before;
-  if (!study.is_multi_objective()) {
-    Result<FrozenTrial> best = study.BestTrial();
-    if (best.ok()) best_before = *best;
-  }
   const bool tty = !request.child && isatty(STDOUT_FILENO) == 1;
   std::optional<int64_t> total = request.n_trials;
   if (!total && request.study_n_trials) {
@@ -261,11 +435,13 @@ int RunInProcess(const RunRequest& request) {
     if (held.ok()) total = std::max<int64_t>(0, request.config->fidelity->TotalTrials() - *held);
   }
   if (!tty && !request.child) PrintHeader(request, total);
-  Progress progress(tty, total, study.directions(), best_before);
+  Progress progress(tty, total, study.is_multi_objective(), ReadStudyBest(study, tty));
   WorkerLoopOptions options = LoopOptions(request);
-  options.on_trial_finished = [&progress](Study&, const FrozenTrial& trial) { progress.TrialFinished(trial); };
-  options.on_stale_trials_failed = [](const std::vector<int64_t>& numbers) {
-    std::cout << StaleText(numbers) << std::endl;
+  options.on_trial_finished = [&progress, tty](Study& study, const FrozenTrial& trial) {
+    progress.TrialFinished(trial, ReadStudyBest(study, tty));
+  };
+  options.on_stale_trials_failed = [&progress](const std::vector<int64_t>& numbers) {
+    progress.Print(StaleText(numbers));
   };
   std::optional<StopDecision> stopped_by;
   options.on_stopped = [&stopped_by](const StopDecision& decision) { stopped_by = decision; };
@@ -307,6 +483,25 @@ std::string PoolSummary(Study& study, int64_t first_number, double seconds) {
   return out;
 }
 
+// The status line of a pool: this run's trials (numbered from `first_number` on) and the study's best, read from
+// the storage. Nullopt when the storage cannot be read (the line keeps what it showed).
+std::optional<StatusCounts> ReadPoolCounts(const Study& study, int64_t first_number, std::optional<int64_t> total) {
+  Result<std::vector<FrozenTrial>> trials = study.storage().GetAllTrials(study.id());
+  if (!trials.ok()) return std::nullopt;
+  StatusCounts counts;
+  counts.total = total;
+  counts.multi_objective = study.is_multi_objective();
+  for (const FrozenTrial& trial : *trials) {
+    if (trial.number < first_number) continue;
+    if (trial.state == TrialState::kRunning) ++counts.running;
+    if (IsFinished(trial.state)) ++counts.done;
+    if (trial.state == TrialState::kPruned) ++counts.pruned;
+    if (trial.state == TrialState::kFail) ++counts.failed;
+  }
+  counts.best = ReadStudyBest(study, /*pareto=*/true);
+  return counts;
+}
+
 int RunPool(const RunRequest& request) {
   Study& study = *request.study;
   const StudyConfig& config = *request.config;
@@ -321,8 +516,8 @@ int RunPool(const RunRequest& request) {
     const int64_t mine = *used + *request.n_trials;
     study_n_trials = study_n_trials ? std::min(*study_n_trials, mine) : mine;
   }
+  std::optional<int64_t> total;
   if (!request.child) {
-    std::optional<int64_t> total;
     if (study_n_trials) {
       Result<int64_t> used = StudyBudgetCount(study.storage(), study.id());
       if (used.ok()) total = std::max<int64_t>(0, *study_n_trials - *used);
@@ -357,21 +552,31 @@ int RunPool(const RunRequest& request) {
   pool.retry.max_retries = config.max_retries;
   pool.stop_grace = std::chrono::duration<double>(KillGraceSeconds(config) + kWorkerStopMarginSeconds);
   pool.stop_flag = &g_stop;
+  // On a terminal the status line, the workers' lines above it; elsewhere the workers' lines as they come.
+  std::optional<StatusLine> status_line;
+  const int64_t first = *first_number;
+  if (!request.child && isatty(STDOUT_FILENO) == 1) {
+    status_line.emplace([&study, first, total] { return ReadPoolCounts(study, first, total); });
+  }
   std::mutex output_mu;  // lines come from one thread, but keep whole lines whole whatever changes later
-  pool.on_worker_stdout = [&](std::string_view line) {
+  auto print = [&](std::ostream& out, std::string_view line) {
+    if (status_line) {
+      status_line->PrintAbove(out, line);
+      return;
+    }
     std::lock_guard<std::mutex> lock(output_mu);
-    std::cout << line << std::endl;
+    out << line << std::endl;
   };
-  pool.on_worker_stderr = [&](std::string_view line) {
-    std::lock_guard<std::mutex> lock(output_mu);
-    std::cerr << line << std::endl;
-  };
-  pool.on_event = [&](const std::string& message) {
-    std::lock_guard<std::mutex> lock(output_mu);
-    std::cout << message << std::endl;
-  };
+  pool.on_worker_stdout = [&](std::string_view line) { print(std::cout, line); };
+  pool.on_worker_stderr = [&](std::string_view line) { print(std::cerr, line); };
+  pool.on_event = [&](const std::string& message) { print(std::cout, message); };
+  if (status_line) {
+    const StatusCounts none{.total = total, .multi_objective = study.is_multi_objective()};
+    status_line->Start(ReadPoolCounts(study, first, total).value_or(none));
+  }
   Status status = RunWorkerPool(pool);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (status_line) status_line->Finish(ReadPoolCounts(study, first, total));
   if (!request.child) {
     std::cout << "study '" << study.name() << "': " << PoolSummary(study, *first_number, seconds) << std::endl;
     // The workers checked the stoppers and recorded the first that held; say whether one holds now.
