@@ -160,6 +160,22 @@ check "trial 2 FAIL 'heartbeat stale'; trial 3 its COMPLETE retry (failed_trial 
    t[3]['state'] == 'COMPLETE' and t[3]['system_attrs']['failed_trial'] == 2 and
    t[3]['system_attrs']['retry_history'] == [2] and t[3]['params'] == t[2]['params'] == t[0]['params']" < stale.json
 
+# ---- 5b. a fleet: --create-only creates the study (no trial), workers given only URL and name share its budget ----
+study_file fleet 6 1 ""
+"$DIAL" tune --config fleet.yaml --create-only > fleet.out 2> fleet.err; rc=$?
+[ $rc -eq 0 ] && grep -q "study 'fleet' created" fleet.out && [ "$(trials_json fleet)" = "[]" ] \
+  && ok "tune --create-only creates the study and runs no trial" || fail "create-only rc=$rc: $(cat fleet.out fleet.err)"
+"$DIAL" tune --config fleet.yaml --create-only > fleet2.out 2>&1 && grep -q "study 'fleet' exists" fleet2.out \
+  && ok "a second --create-only finds the study" || fail "second create-only: $(cat fleet2.out)"
+SLEEP=0.3 "$DIAL" worker --storage sqlite:///p.db --study fleet > w1.out 2>&1 &
+w1=$!
+SLEEP=0.3 "$DIAL" worker --storage sqlite:///p.db --study fleet > w2.out 2>&1; rc2=$?
+wait $w1; rc1=$?
+[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && ok "two workers end when the study's budget is spent" || fail "workers rc=$rc1/$rc2"
+trials_json fleet > fleet.json
+check "the fleet ran exactly the study's 6 trials" \
+  "sorted(x['number'] for x in t) == list(range(6)) and all(x['state'] == 'COMPLETE' for x in t)" < fleet.json
+
 # ---- 6. bad input ----
 "$DIAL" tune --config par.yaml --storage memory:// --n-jobs 2 > /dev/null 2> mem.err; rc=$?
 [ $rc -eq 2 ] && grep -q "memory:// lives in one process only" mem.err && ok "--n-jobs on memory:// is bad input" \

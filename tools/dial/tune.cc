@@ -22,6 +22,7 @@ struct TuneArgs {
   uint64_t seed = 0;
   int64_t n_jobs = 1;
   bool check = false;
+  bool create_only = false;
   CLI::Option* n_jobs_opt = nullptr;
   CLI::Option* n_trials_opt = nullptr;
   CLI::Option* timeout_opt = nullptr;
@@ -149,6 +150,13 @@ int RunTune(const TuneArgs& args) {
     if (!stored.ok()) return ReportError(stored.status());
   }
 
+  if (args.create_only) {
+    // For fleets (docs/deploy/): one step creates the study, then any number of `dial worker`s join it.
+    std::cout << "study '" << study->name() << "' " << (existing.ok() ? "exists" : "created") << " in "
+              << (*storage)->url() << "; workers join it with: dial worker --storage URL --study '" << study->name()
+              << "'" << std::endl;
+    return std::cout.good() ? kExitOk : kExitFailure;
+  }
   RunRequest request;
   request.study = study.get();
   request.config = &config;
@@ -172,6 +180,9 @@ Command AddTuneCommand(CLI::App& app) {
   sub->add_option("--study", args->study, "Study name (default: the study file's)");
   args->n_trials_opt = sub->add_option("--n-trials", args->n_trials, "Trials to run in this call");
   sub->add_flag("--check", args->check, "Validate the study file and its objective, then exit (nothing is written)");
+  sub->add_flag("--create-only", args->create_only,
+                "Create the study (storing the study file in it) and exit without running a trial, for `dial "
+                "worker`s to join; an existing study is checked and left as it is");
   args->timeout_opt = sub->add_option("--timeout", args->timeout, "Stop starting trials after this many seconds");
   sub->add_option("--sampler", args->sampler, "Sampler name, replacing the study file's (and its options)");
   args->seed_opt = sub->add_option("--seed", args->seed, "Seed of the sampler");
