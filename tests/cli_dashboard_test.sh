@@ -151,8 +151,11 @@ PYEOF
   elif ! command -v chromium > /dev/null; then
     fail "chromium not found (scripts/install-deps installs it)"
   else
-    NODE_PATH="$NODE_MODULES" timeout 240 node "$HERE/browser/dashboard_check.js" "$URL" "$OUT" live curves tradeoff \
-      > browser.out 2>&1
+    # The report files of the pruned multi-fidelity study and of the two-objective study, checked in the same session.
+    "$DIAL" report --storage "$DB" --study curves -o "$WORK/report_curves.html" > /dev/null || fail "report curves"
+    "$DIAL" report --storage "$DB" --study tradeoff -o "$WORK/report_tradeoff.html" > /dev/null || fail "report tradeoff"
+    NODE_PATH="$NODE_MODULES" timeout 300 node "$HERE/browser/dashboard_check.js" "$URL" "$OUT" live curves tradeoff \
+      "$WORK/report_curves.html" "$WORK/report_tradeoff.html" > browser.out 2>&1
     rc=$?
     sed 's/^/  browser: /' browser.out
     [ $rc -eq 0 ] && ok "the browser session passed (screenshots in $OUT)" || fail "the browser session failed (rc=$rc)"

@@ -2,12 +2,14 @@
 // study that is still running (its views must redraw as trials report, without a reload), a click into one trial, and
 // the pages of a pruned study and a two-objective study. Every plot must have drawn data; no script error, no
 // Content-Security-Policy violation, no request to another origin. Screenshots go to OUT_DIR.
-// Usage: node dashboard_check.js BASE_URL OUT_DIR LIVE_STUDY PRUNED_STUDY MO_STUDY
+// Then the `dial report` files of the pruned and the two-objective study, opened from disk: the same checks, and no
+// request may leave the file.
+// Usage: node dashboard_check.js BASE_URL OUT_DIR LIVE_STUDY PRUNED_STUDY MO_STUDY [REPORT.html ...]
 'use strict';
 const path = require('path');
 const { chromium } = require('playwright-core');
 
-const [base, outDir, liveStudy, prunedStudy, moStudy] = process.argv.slice(2);
+const [base, outDir, liveStudy, prunedStudy, moStudy, ...reports] = process.argv.slice(2);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const MIN_CHARTS = 8;       // history, curves, parallel, slices (≥1), contour, importance, EDF and more
 const MIN_MARKS = 3;        // drawn SVG shapes for a chart to count as a plot rather than an empty frame
@@ -144,6 +146,34 @@ async function openStudy(page, name) {
   }
   if (errors.length) fail('script errors: ' + errors.join(' | ')); else ok('no script error or CSP violation');
   if (foreign.length) fail('requests to other origins: ' + foreign.join(', ')); else ok('every request went to the dashboard');
+
+  // ---- the self-contained report files ----
+  for (const file of reports) {
+    const report = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const reportErrors = [];
+    const network = [];
+    report.on('pageerror', (e) => reportErrors.push(e.message));
+    report.on('console', (m) => { if (m.type() === 'error') reportErrors.push(m.text()); });
+    report.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) network.push(r.url()); });
+    const label = path.basename(file);
+    try {
+      await report.goto('file://' + path.resolve(file));
+      await report.waitForSelector('body[data-report-ready="1"]', { timeout: 30000 });
+      const mo = (await report.$$('#pareto div.chart')).length > 0;
+      await checkCharts(report, label, mo ? ['No trial reported intermediate values.'] : []);
+      const row = await report.$('#trial-table tbody tr.state-pruned, #trial-table tbody tr.state-complete');
+      const number = await row.getAttribute('data-number');
+      await row.click();
+      await report.waitForSelector('#trial-detail[data-trial="' + number + '"]', { timeout: 10000 });
+      ok(label + ': clicking trial ' + number + ' opens its panel');
+      await report.screenshot({ path: path.join(outDir, label.replace(/\.html$/, '.png')), fullPage: true });
+    } catch (e) {
+      fail(label + ': ' + e.message);
+    }
+    if (reportErrors.length) fail(label + ': script errors: ' + reportErrors.join(' | '));
+    if (network.length) fail(label + ': the report fetched ' + network.join(', ')); else ok(label + ': nothing fetched');
+    await report.close();
+  }
   await browser.close();
   console.log(failures ? failures + ' browser check(s) failed' : 'browser checks passed');
   process.exit(failures ? 1 : 0);
