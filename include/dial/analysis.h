@@ -78,9 +78,7 @@ Result<std::vector<ParamImportance>> ComputeImportances(const std::vector<Frozen
 // Pareto front and hypervolume
 // ---------------------------------------------------------------------------------------------------------------
 
-// True when the trial satisfies its constraints: it has no "constraints" system attribute (Optuna's and NSGA-II's),
-// or every value in it is ≤ 0. A NaN or non-number constraint counts as violated.
-bool SatisfiesConstraints(const FrozenTrial& trial);
+// Feasibility under constraints: SatisfiesConstraints (dial/frozen_trial.h).
 
 // The indices of the points that no other point dominates (all objectives minimised; a dominates b when a ≤ b in
 // every objective and a < b in one). Equal points do not dominate each other, so duplicates all stay. Ascending.

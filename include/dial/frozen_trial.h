@@ -67,6 +67,10 @@ struct FrozenTrial {
   std::optional<double> DurationSeconds() const;
 };
 
+// True when the trial satisfies its constraints: it has no "constraints" system attribute (Optuna's and NSGA-II's),
+// or every value in it is ≤ 0. A NaN or non-number constraint counts as violated.
+bool SatisfiesConstraints(const FrozenTrial& trial);
+
 // An external parameter value as JSON (null, bool, integer, float, string) and back; InvalidArgument for arrays
 // and objects.
 Json ParamValueToJson(const ParamValue& value);

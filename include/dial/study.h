@@ -202,7 +202,10 @@ class Study {
 
 // True when `a` dominates `b`: no worse in every objective and better in one (directions applied).
 bool Dominates(const std::vector<double>& a, const std::vector<double>& b, const std::vector<StudyDirection>& dirs);
-// The non-dominated trials among COMPLETE `trials`.
+// The best of `trials` for one objective: the COMPLETE, feasible (SatisfiesConstraints) trial with one non-NaN value
+// that is lowest (highest when maximising); on a tie the earliest in `trials` wins, as in Optuna. nullptr when none.
+const FrozenTrial* FindBestTrial(const std::vector<FrozenTrial>& trials, StudyDirection direction);
+// The non-dominated trials among the COMPLETE, feasible (SatisfiesConstraints) `trials` with one value per direction.
 std::vector<FrozenTrial> ParetoFront(const std::vector<FrozenTrial>& trials, const std::vector<StudyDirection>& dirs);
 
 }  // namespace dial

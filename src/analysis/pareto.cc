@@ -50,15 +50,6 @@ double SlicingHypervolume(std::vector<std::vector<double>> points, const std::ve
 
 }  // namespace internal
 
-bool SatisfiesConstraints(const FrozenTrial& trial) {
-  auto it = trial.system_attrs.find(std::string(kConstraintsAttr));
-  if (it == trial.system_attrs.end() || !it->second.is_array()) return true;
-  for (const Json& c : it->second) {
-    if (!c.is_number() || !(c.get<double>() <= 0.0)) return false;  // NaN and non-numbers count as violated
-  }
-  return true;
-}
-
 std::vector<size_t> NonDominatedIndices(const std::vector<std::vector<double>>& minimised_points) {
   const size_t n = minimised_points.size();
   std::vector<size_t> order(n);

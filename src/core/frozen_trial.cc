@@ -100,6 +100,15 @@ std::optional<double> FrozenTrial::DurationSeconds() const {
   return std::chrono::duration<double>(*datetime_complete - *datetime_start).count();
 }
 
+bool SatisfiesConstraints(const FrozenTrial& trial) {
+  auto it = trial.system_attrs.find(std::string(kConstraintsAttr));
+  if (it == trial.system_attrs.end() || !it->second.is_array()) return true;
+  for (const Json& c : it->second) {
+    if (!c.is_number() || !(c.get<double>() <= 0.0)) return false;  // NaN and non-numbers count as violated
+  }
+  return true;
+}
+
 std::string FormatTimestamp(Timestamp t) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(us / 1000000);

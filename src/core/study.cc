@@ -312,10 +312,26 @@ bool Dominates(const std::vector<double>& a, const std::vector<double>& b, const
   return strictly_better;
 }
 
+const FrozenTrial* FindBestTrial(const std::vector<FrozenTrial>& trials, StudyDirection direction) {
+  const bool maximize = direction == StudyDirection::kMaximize;
+  const FrozenTrial* best = nullptr;
+  for (const FrozenTrial& t : trials) {
+    if (t.state != TrialState::kComplete || t.values.size() != 1 || std::isnan(t.values[0]) ||
+        !SatisfiesConstraints(t)) {
+      continue;
+    }
+    // Strictly better only: on a tie the earliest trial wins.
+    if (best == nullptr || (maximize ? t.values[0] > best->values[0] : t.values[0] < best->values[0])) best = &t;
+  }
+  return best;
+}
+
 std::vector<FrozenTrial> ParetoFront(const std::vector<FrozenTrial>& trials, const std::vector<StudyDirection>& dirs) {
   std::vector<const FrozenTrial*> complete;
   for (const auto& t : trials) {
-    if (t.state == TrialState::kComplete && t.values.size() == dirs.size()) complete.push_back(&t);
+    if (t.state == TrialState::kComplete && t.values.size() == dirs.size() && SatisfiesConstraints(t)) {
+      complete.push_back(&t);
+    }
   }
   std::vector<FrozenTrial> front;
   for (const auto* t : complete) {

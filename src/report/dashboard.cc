@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dial/analysis.h"
+#include "dial/study.h"
 #include "report/report.h"
 
 namespace dial {
@@ -278,8 +279,9 @@ HttpResponse Dashboard::StudiesJson() {
                                                  : DefaultMetricNames(s.directions.size());
     Json best = nullptr;
     if (s.directions.size() == 1) {
-      Result<FrozenTrial> b = GetBestTrial(*storage_, s.study_id);
-      if (b.ok() && !b->values.empty()) best = {{"number", b->number}, {"value", Number(b->values[0])}};
+      if (const FrozenTrial* b = FindBestTrial(*trials, s.directions[0])) {
+        best = {{"number", b->number}, {"value", Number(b->values[0])}};
+      }
     } else {
       best = {{"pareto_front", ParetoFrontTrials(*trials, s.directions).size()}};
     }

@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "dial/analysis.h"
+#include "dial/study.h"
 
 #ifndef DIAL_REPORT_PLOT_LIBRARY_PATH
 #define DIAL_REPORT_PLOT_LIBRARY_PATH ""
@@ -174,13 +175,7 @@ Result<Json> ParetoJson(const ReportInput& input, const ReportOptions& options) 
 }
 
 Json BestJson(const ReportInput& input) {
-  const FrozenTrial* best = nullptr;
-  const bool maximize = input.directions[0] == StudyDirection::kMaximize;
-  for (const FrozenTrial& t : input.trials) {
-    if (t.state != TrialState::kComplete || t.values.size() != 1 || std::isnan(t.values[0]) || !SatisfiesConstraints(t))
-      continue;
-    if (best == nullptr || (maximize ? t.values[0] > best->values[0] : t.values[0] < best->values[0])) best = &t;
-  }
+  const FrozenTrial* best = FindBestTrial(input.trials, input.directions[0]);
   if (best == nullptr) return nullptr;
   return {{"number", best->number}, {"value", NumberOrNull(best->values[0])}};
 }

@@ -57,15 +57,6 @@ void RegisterBuiltinStorages() {
   });
 }
 
-bool IsFeasible(const FrozenTrial& trial) {
-  auto it = trial.system_attrs.find(std::string(kConstraintsAttr));
-  if (it == trial.system_attrs.end() || !it->second.is_array()) return true;
-  for (const Json& c : it->second) {
-    if (!c.is_number() || !(c.get<double>() <= 0.0)) return false;  // NaN counts as violated
-  }
-  return true;
-}
-
 }  // namespace
 
 void RegisterStorage(const std::string& scheme, StorageFactory factory) {
@@ -143,15 +134,9 @@ Result<FrozenTrial> GetBestTrial(Storage& storage, StudyId study_id) {
     return InvalidArgument("study " + std::to_string(study_id) + " has " + std::to_string(directions.size()) +
                            " objectives; the best trial is defined for one (use the best trials instead)");
   }
-  const bool maximize = directions[0] == StudyDirection::kMaximize;
   DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
                         storage.GetAllTrials(study_id, std::vector<TrialState>{TrialState::kComplete}));
-  const FrozenTrial* best = nullptr;
-  for (const FrozenTrial& t : trials) {
-    if (t.values.size() != 1 || std::isnan(t.values[0]) || !IsFeasible(t)) continue;
-    // Strictly better only: on a tie the earliest trial wins, as in Optuna.
-    if (best == nullptr || (maximize ? t.values[0] > best->values[0] : t.values[0] < best->values[0])) best = &t;
-  }
+  const FrozenTrial* best = FindBestTrial(trials, directions[0]);
   if (best == nullptr) {
     return NotFound("study " + std::to_string(study_id) + " has no COMPLETE (feasible) trial yet");
   }
@@ -162,12 +147,7 @@ Result<std::vector<FrozenTrial>> GetBestTrials(Storage& storage, StudyId study_i
   DIAL_ASSIGN_OR_RETURN(std::vector<StudyDirection> directions, storage.GetStudyDirections(study_id));
   DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
                         storage.GetAllTrials(study_id, std::vector<TrialState>{TrialState::kComplete}));
-  std::vector<FrozenTrial> candidates;
-  candidates.reserve(trials.size());
-  for (FrozenTrial& t : trials) {
-    if (t.values.size() == directions.size() && IsFeasible(t)) candidates.push_back(std::move(t));
-  }
-  return ParetoFront(candidates, directions);
+  return ParetoFront(trials, directions);
 }
 
 namespace storage_internal {

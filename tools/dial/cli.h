@@ -110,6 +110,8 @@ std::string FormatFloatForYaml(double v);
 std::string ParamValueToYaml(const ParamValue& v);
 // Compact form for tables: 6 significant digits.
 std::string FormatShort(double v);
+// Fixed-point with `digits` decimals ("12.35" for 12.3456 and 2).
+std::string FormatFixed(double v, int digits);
 std::string JoinValues(const std::vector<double>& values);
 
 }  // namespace dial::cli

@@ -226,6 +226,12 @@ std::string FormatShort(double v) {
   return buffer;
 }
 
+std::string FormatFixed(double v, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", digits, v);
+  return buffer;
+}
+
 std::string JoinValues(const std::vector<double>& values) {
   std::string out;
   for (double v : values) out += (out.empty() ? "" : ", ") + FormatShort(v);

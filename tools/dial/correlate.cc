@@ -2,9 +2,7 @@
 // rank correlation between the fidelity levels of a multi-fidelity study, over the configurations evaluated at
 // both (paired through the promotion links), with a warning when the proxy does not predict the full run.
 #include <cmath>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include "cli.h"
 #include "dial/fidelity.h"
@@ -22,9 +20,7 @@ struct CorrelateArgs {
 
 std::string Fixed3(double v) {
   if (std::isnan(v)) return "n/a";
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(3) << v;
-  return out.str();
+  return FormatFixed(v, 3);
 }
 
 Json NumberOrNull(double v) { return std::isnan(v) ? Json() : Json(v); }

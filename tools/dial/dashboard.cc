@@ -37,7 +37,15 @@ int RunDashboard(const DashboardArgs& args) {
   options.metric_names = MetricNames;
   // Checked before the storage is opened or a port taken.
   Status valid = options.Validate();
-  if (!valid.ok()) return ReportError(valid);
+  if (!valid.ok()) {
+    // A token from the environment is named as such ("$DIAL_DASHBOARD_TOKEN: an access token needs ...").
+    constexpr std::string_view kTokenFlag = "--token";
+    const bool token_from_env = args.token.empty() && !options.token.empty();
+    if (token_from_env && valid.message().rfind(kTokenFlag, 0) == 0) {
+      return ReportError(InvalidArgument("$" + std::string(kTokenEnv) + valid.message().substr(kTokenFlag.size())));
+    }
+    return ReportError(valid);
+  }
   Result<std::shared_ptr<Storage>> storage = OpenExistingStorage(ChooseStorageUrl(args.storage, defaults->storage));
   if (!storage.ok()) return ReportError(storage.status());
   Result<std::unique_ptr<Dashboard>> dashboard = Dashboard::New(*storage, options);

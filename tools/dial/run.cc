@@ -71,21 +71,27 @@ struct StudyBest {
   std::optional<int64_t> pareto_size;  // several objectives: how many trials are Pareto-optimal
 };
 
-// `pareto`: whether to read the Pareto front of a multi-objective study (a full read of the trials; only the status
-// line needs it).
-StudyBest ReadStudyBest(const Study& study, bool pareto) {
+// The best of a study's `trials` (as Study::BestTrial and Study::BestTrials choose). `pareto`: whether to find the
+// Pareto front of a multi-objective study (only the status line needs it).
+StudyBest BestOf(const std::vector<FrozenTrial>& trials, const std::vector<StudyDirection>& directions, bool pareto) {
   StudyBest out;
-  if (!study.is_multi_objective()) {
-    Result<FrozenTrial> best = study.BestTrial();
-    if (best.ok() && !best->values.empty()) {
+  if (directions.size() == 1) {
+    if (const FrozenTrial* best = FindBestTrial(trials, directions[0])) {
       out.value = best->values[0];
       out.number = best->number;
     }
   } else if (pareto) {
-    Result<std::vector<FrozenTrial>> front = study.BestTrials();
-    if (front.ok()) out.pareto_size = static_cast<int64_t>(front->size());
+    out.pareto_size = static_cast<int64_t>(ParetoFront(trials, directions).size());
   }
   return out;
+}
+
+// The study's best, read from the storage (its COMPLETE trials) after a trial ends.
+StudyBest ReadStudyBest(const Study& study, bool pareto) {
+  Result<std::vector<FrozenTrial>> complete =
+      study.storage().GetAllTrials(study.id(), std::vector<TrialState>{TrialState::kComplete});
+  if (!complete.ok()) return StudyBest();
+  return BestOf(*complete, study.directions(), pareto);
 }
 
 // What the status line shows of a run.
@@ -498,7 +504,7 @@ std::optional<StatusCounts> ReadPoolCounts(const Study& study, int64_t first_num
     if (trial.state == TrialState::kPruned) ++counts.pruned;
     if (trial.state == TrialState::kFail) ++counts.failed;
   }
-  counts.best = ReadStudyBest(study, /*pareto=*/true);
+  counts.best = BestOf(*trials, study.directions(), /*pareto=*/true);  // from the same read
   return counts;
 }
 

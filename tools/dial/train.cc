@@ -142,14 +142,6 @@ std::string MetricsFields(const speech::AsrEvalMetrics& m, const std::string& pr
          "worst_speaker_wer\": " + Number(m.worst_speaker_wer);
 }
 
-std::string Fixed(double v, int digits) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(digits);
-  out << v;
-  return out.str();
-}
-
 int RunTrain(const TrainArgs& args) {
   const char* params_file = std::getenv("DIAL_PARAMS_FILE");
   const bool trial = args.trial || (params_file != nullptr && *params_file != '\0');
@@ -201,9 +193,9 @@ int RunTrain(const TrainArgs& args) {
                 << MetricsFields(e.dev, "") << ", \"lr\": " << Number(e.lr) << ", \"loss\": " << Number(e.train_loss)
                 << "}" << std::endl;
     } else {
-      std::cout << "epoch " << e.epoch << "/" << config->epochs << "  loss " << Fixed(e.train_loss, 3) << "  dev WER "
-                << Fixed(e.dev.wer, 2) << "  CER " << Fixed(e.dev.cer, 2) << "  lr " << Number(e.lr) << "  "
-                << Fixed(e.seconds, 1) << " s" << std::endl;
+      std::cout << "epoch " << e.epoch << "/" << config->epochs << "  loss " << FormatFixed(e.train_loss, 3)
+                << "  dev WER " << FormatFixed(e.dev.wer, 2) << "  CER " << FormatFixed(e.dev.cer, 2) << "  lr "
+                << Number(e.lr) << "  " << FormatFixed(e.seconds, 1) << " s" << std::endl;
     }
     return !g_stop.load();
   };
@@ -237,9 +229,10 @@ int RunTrain(const TrainArgs& args) {
     std::cout << (result->has_test ? "test" : "dev") << ": " << final_set.kaldi_wer_line << "\n"
               << (result->has_test ? "test" : "dev") << ": " << final_set.kaldi_cer_line << "\n"
               << final_set.speaker_table << (final_set.speaker_table.empty() ? "" : "\n") << "RTF "
-              << Fixed(final_set.rtf, 4) << " (" << result->num_threads << " thread(s), decoding only); trained in "
-              << Fixed(result->train_seconds, 1) << " s; " << result->num_parameters << " parameters; peak lr "
-              << Number(result->peak_lr) << "; output in " << config->output_dir << std::endl;
+              << FormatFixed(final_set.rtf, 4) << " (" << result->num_threads
+              << " thread(s), decoding only); trained in " << FormatFixed(result->train_seconds, 1) << " s; "
+              << result->num_parameters << " parameters; peak lr " << Number(result->peak_lr) << "; output in "
+              << config->output_dir << std::endl;
   }
   return kExitOk;
 }

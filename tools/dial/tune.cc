@@ -179,10 +179,12 @@ Command AddTuneCommand(CLI::App& app) {
   sub->add_option("--storage", args->storage, "Storage URL (default: the study file's, else sqlite:///dial.db)");
   sub->add_option("--study", args->study, "Study name (default: the study file's)");
   args->n_trials_opt = sub->add_option("--n-trials", args->n_trials, "Trials to run in this call");
-  sub->add_flag("--check", args->check, "Validate the study file and its objective, then exit (nothing is written)");
+  CLI::Option* check = sub->add_flag("--check", args->check,
+                                     "Validate the study file and its objective, then exit (nothing is written)");
   sub->add_flag("--create-only", args->create_only,
                 "Create the study (storing the study file in it) and exit without running a trial, for `dial "
-                "worker`s to join; an existing study is checked and left as it is");
+                "worker`s to join; an existing study is checked and left as it is")
+      ->excludes(check);
   args->timeout_opt = sub->add_option("--timeout", args->timeout, "Stop starting trials after this many seconds");
   sub->add_option("--sampler", args->sampler, "Sampler name, replacing the study file's (and its options)");
   args->seed_opt = sub->add_option("--seed", args->seed, "Seed of the sampler");
