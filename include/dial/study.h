@@ -55,7 +55,8 @@ class Trial {
 
   // Records an intermediate value (a learning-curve point). FailedPrecondition once the trial is finished.
   Status Report(int64_t step, double value);
-  // Asks the study's pruner whether this trial should stop now.
+  // Asks the study's pruner whether this trial should stop now. In a multi-fidelity study the pruner sees only the
+  // trial's peers: the trials of its fidelity level and bracket (include/dial/fidelity.h).
   Result<bool> ShouldPrune();
   Status SetUserAttr(const std::string& key, const Json& value);
   Status SetSystemAttr(const std::string& key, const Json& value);
@@ -184,7 +185,8 @@ class Study {
   std::unique_ptr<Pruner> pruner_;
   bool stop_requested_ = false;
 
-  // Restricts GetTrials to the pruner's sampler view of one trial while alive (Pruner::SamplerView).
+  // Restricts GetTrials while alive: to the pruner's sampler view of one trial (Pruner::SamplerView), or to a
+  // trial's peers while the pruner decides on it (Trial::ShouldPrune: the same fidelity level and bracket).
   friend class Trial;
   class ScopedSamplerView {
    public:

@@ -28,6 +28,7 @@
 #include "dial/distribution.h"
 #include "dial/fidelity.h"
 #include "dial/frozen_trial.h"
+#include "dial/pbt.h"
 #include "dial/status.h"
 #include "dial/stopper.h"
 #include "dial/study.h"
@@ -57,6 +58,17 @@ struct BuiltinObjectiveConfig {
 
 inline constexpr double kDefaultHeartbeatIntervalSeconds = 60.0;
 
+// `resources_per_trial: {cpus: 2, gpus: 0.5, memory_gb: 8}` (docs/parallel.md): what one trial needs; a worker takes
+// it from the host before starting a trial. Each key is optional: cpus > 0; gpus 0, a share in (0, 1] or a whole
+// number; memory_gb > 0 (GB, 10^9 bytes; also the trial's memory limit). The lines are for messages.
+struct ResourcesPerTrial {
+  std::optional<double> cpus;
+  std::optional<double> gpus;
+  std::optional<double> memory_gb;
+  int line = 0;  // of resources_per_trial itself
+  std::map<std::string, int> key_lines;
+};
+
 struct StudyConfig {
   std::string source;  // the file name (or "<string>") for messages
   std::string study_name;
@@ -80,6 +92,7 @@ struct StudyConfig {
   // A trial failed by a stale heartbeat or killed by a signal is run again, with the same parameters, up to this
   // many times (system attrs failed_trial and retry_history, as Optuna's RetryFailedTrialCallback writes).
   int64_t max_retries = 0;
+  std::optional<ResourcesPerTrial> resources_per_trial;
   // `stop: {max_trials: 200, timeout: 3600, target_value: 0.05, no_improvement_trials: 30, min_delta: 0.001}`:
   // study-wide stoppers (include/dial/stopper.h), unlike n_trials and timeout above, which count this call's.
   StopperOptions stoppers;
@@ -87,6 +100,10 @@ struct StudyConfig {
   // keep: 0.25}, resume_keys: [epochs], min_points_in_model: 0}`: a multi-fidelity study (include/dial/fidelity.h).
   // A level's values reach the objective like parameters; they may not also be searched or fixed.
   std::optional<FidelityOptions> fidelity;
+  // `scheduler: {name: pbt, population_size: 8, perturbation_interval: 2, max_steps: 20, quantile_fraction: 0.25,
+  // resample_probability: 0.25, perturbation_factors: [0.8, 1.2], mutable: [lr, dropout]}`: population-based
+  // training (include/dial/pbt.h, docs/pbt.md). Mutable names must be searched; not combined with `fidelity`.
+  std::optional<PbtOptions> pbt;
   std::vector<ParamSpec> search_space;  // in the file's order, parents before the parameters they condition
   std::map<std::string, ParamValue> fixed;
   std::variant<CommandObjectiveOptions, BuiltinObjectiveConfig> objective;

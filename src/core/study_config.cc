@@ -37,7 +37,8 @@ const std::vector<std::string> kTopLevelKeys = {
     "study",        "storage",     "direction", "directions", "metrics",
     "n_trials",     "timeout",     "sampler",   "pruner",     "seed",
     "search_space", "fixed",       "objective", "n_jobs",     "heartbeat_interval",
-    "grace_period", "max_retries", "stop",      "fidelity"};
+    "grace_period", "max_retries", "stop",      "fidelity",   "resources_per_trial",
+    "scheduler"};
 const std::vector<std::string> kFloatKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kIntKeys = {"type", "low", "high", "step", "log", "when"};
 const std::vector<std::string> kCategoricalKeys = {"type", "choices", "when"};
@@ -45,8 +46,18 @@ const std::vector<std::string> kCommandKeys = {"command", "timeout", "kill_grace
 const std::vector<std::string> kStopKeys = {"max_trials", "timeout", "target_value", "no_improvement_trials",
                                             "min_delta"};
 const std::vector<std::string> kBuiltinKeys = {"builtin"};
+const std::vector<std::string> kResourceKeys = {"cpus", "gpus", "memory_gb"};
 const std::vector<std::string> kFidelityKeys = {"levels", "schedule", "resume_keys", "min_points_in_model"};
-const std::vector<std::string> kFidelityScheduleKeys = {"name", "start_trials", "keep"};
+const std::vector<std::string> kFidelityScheduleKeys = {"name", "start_trials", "keep", "rounds"};
+const std::vector<std::string> kSchedulerKeys = {"name",
+                                                 "population_size",
+                                                 "perturbation_interval",
+                                                 "max_steps",
+                                                 "quantile_fraction",
+                                                 "resample_probability",
+                                                 "perturbation_factors",
+                                                 "mutable"};
+const std::vector<std::string> kPbtExploreKeys = {"resample_probability", "perturbation_factors"};
 // The keys of `command:` that a command built-in (e.g. `asr`) takes too.
 const std::vector<std::string> kCommandRunKeys = {"timeout", "kill_grace", "trials_dir", "env", "workdir"};
 
@@ -256,10 +267,13 @@ class Parser {
                         ParamSpec& spec) const;
   Status ParseObjective(const YAML::Node& node, StudyConfig& config) const;
   Status ParseParallel(const YAML::Node& root, StudyConfig& config) const;
+  Status ParseResources(const YAML::Node& node, StudyConfig& config) const;
   Status ParseStop(const YAML::Node& node, StudyConfig& config) const;
   Status ParseCommand(const YAML::Node& node, StudyConfig& config) const;
   Status ParseBuiltin(const YAML::Node& node, StudyConfig& config) const;
   Status ParseFidelity(const YAML::Node& node, StudyConfig& config) const;
+  Status ParseScheduler(const YAML::Node& node, StudyConfig& config) const;
+  Status ParseExplore(const YAML::Node& node, const std::string& key, PbtExploreOptions& explore) const;
   Status ParseCommandRunKeys(const YAML::Node& node, CommandObjectiveOptions& options) const;
   Status ParseCommandBuiltin(const YAML::Node& node, const std::string& name, StudyConfig& config) const;
   Status CheckSampler(const YAML::Node& node, StudyConfig& config) const;
@@ -334,11 +348,34 @@ Result<StudyConfig> Parser::Parse(const std::string& text) {
       config.seed = sampler_seed;
     }
   }
+  if (config.fidelity && config.fidelity->schedule == kBohbSchedule) {
+    // BOHB is Hyperband with a TPE model per budget: TPE unless the file says otherwise, and then it must say tpe.
+    if (!root["sampler"]) {
+      config.sampler = "tpe";
+    } else if (config.sampler != "tpe") {
+      return Error(root["sampler"], "sampler",
+                   "'" + config.sampler +
+                       "' with fidelity schedule bohb: BOHB proposes configurations from a TPE model per budget; "
+                       "drop `sampler:` (or set tpe), or use schedule hyperband with this sampler");
+    }
+  }
   DIAL_RETURN_IF_ERROR(CheckSampler(root["sampler"] ? root["sampler"] : root, config));
   if (root["pruner"]) {
     DIAL_RETURN_IF_ERROR(ParseComponent(root["pruner"], "pruner", config.pruner, config.pruner_options, nullptr));
   }
   DIAL_RETURN_IF_ERROR(CheckPruner(root["pruner"] ? root["pruner"] : root, config));
+  // Last: the mutable names are checked against the whole search space (a built-in's may be derived) and the seed.
+  if (root["scheduler"]) {
+    DIAL_RETURN_IF_ERROR(ParseScheduler(root["scheduler"], config));
+    if (const YAML::Node builtin = root["objective"]["builtin"]) {
+      // The benchmark functions have no state to checkpoint, and the asr trainer does not yet train one segment
+      // with changed params from a copied checkpoint (docs/pbt.md, "Limits").
+      return Error(builtin, "objective.builtin",
+                   "'" + builtin.Scalar() +
+                       "' cannot run PBT segments: scheduler pbt needs a command trial that follows the checkpoint "
+                       "contract in docs/pbt.md");
+    }
+  }
   return config;
 }
 
@@ -371,6 +408,44 @@ Status Parser::ParseParallel(const YAML::Node& root, StudyConfig& config) const 
     DIAL_ASSIGN_OR_RETURN(config.max_retries, GetInt(n, "max_retries"));
     if (config.max_retries < 0) return Error(n, "max_retries", "must be a non-negative integer, got " + n.Scalar());
   }
+  if (root["resources_per_trial"]) DIAL_RETURN_IF_ERROR(ParseResources(root["resources_per_trial"], config));
+  return Status::Ok();
+}
+
+Status Parser::ParseResources(const YAML::Node& node, StudyConfig& config) const {
+  const std::string key = "resources_per_trial";
+  if (!node.IsMap()) {
+    return Error(node, key, "must be a mapping such as {cpus: 2, gpus: 0.5, memory_gb: 8}, got " + Describe(node));
+  }
+  DIAL_RETURN_IF_ERROR(CheckKeys(node, key, kResourceKeys));
+  ResourcesPerTrial resources;
+  resources.line = node.Mark().line + 1;
+  // Amounts are counted in thousandths (src/exec/resources.h): a smaller share would round to nothing.
+  constexpr double kSmallest = 0.001;
+  for (const auto& kv : node) {
+    const std::string name = kv.first.Scalar();
+    const YAML::Node& n = kv.second;
+    const std::string full = key + "." + name;
+    DIAL_ASSIGN_OR_RETURN(double v, GetNumber(n, full));
+    resources.key_lines[name] = n.Mark().line + 1;
+    if (!std::isfinite(v)) return Error(n, full, "must be a finite number, got " + n.Scalar());
+    if (name == "gpus") {
+      if (v < 0 || (v > 1 && v != std::floor(v)) || (v > 0 && v < kSmallest)) {
+        return Error(n, full,
+                     "must be 0, a share of one GPU in [0.001, 1] or a whole number of GPUs, got " + n.Scalar());
+      }
+      resources.gpus = v;
+    } else if (!(v >= kSmallest)) {
+      return Error(
+          n, full,
+          std::string("must be a positive number") + (name == "cpus" ? " of CPUs" : " of GB") + ", got " + n.Scalar());
+    } else if (name == "cpus") {
+      resources.cpus = v;
+    } else {
+      resources.memory_gb = v;
+    }
+  }
+  config.resources_per_trial = std::move(resources);
   return Status::Ok();
 }
 
@@ -797,6 +872,9 @@ Status Parser::ParseFidelity(const YAML::Node& node, StudyConfig& config) const 
     if (schedule["keep"]) {
       DIAL_ASSIGN_OR_RETURN(fidelity.keep, GetNumber(schedule["keep"], "fidelity.schedule.keep"));
     }
+    if (schedule["rounds"]) {
+      DIAL_ASSIGN_OR_RETURN(fidelity.rounds, GetInt(schedule["rounds"], "fidelity.schedule.rounds"));
+    }
   }
   if (const YAML::Node keys = node["resume_keys"]) {
     if (!keys.IsSequence()) return Error(keys, "fidelity.resume_keys", "must be a list of names, e.g. [epochs]");
@@ -818,6 +896,94 @@ Status Parser::ParseFidelity(const YAML::Node& node, StudyConfig& config) const 
                      " directions");
   }
   config.fidelity = std::move(fidelity);
+  return Status::Ok();
+}
+
+Status Parser::ParseExplore(const YAML::Node& node, const std::string& key, PbtExploreOptions& explore) const {
+  if (YAML::Node n = node["resample_probability"]) {
+    DIAL_ASSIGN_OR_RETURN(explore.resample_probability, GetNumber(n, key + ".resample_probability"));
+  }
+  if (YAML::Node n = node["perturbation_factors"]) {
+    if (!n.IsSequence()) return Error(n, key + ".perturbation_factors", "must be a list of numbers, e.g. [0.8, 1.2]");
+    explore.perturbation_factors.clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      DIAL_ASSIGN_OR_RETURN(double f, GetNumber(n[i], key + ".perturbation_factors[" + std::to_string(i) + "]"));
+      explore.perturbation_factors.push_back(f);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Parser::ParseScheduler(const YAML::Node& node, StudyConfig& config) const {
+  if (!node.IsMap()) {
+    return Error(node, "scheduler",
+                 "must be a mapping such as {name: pbt, population_size: 8, perturbation_interval: 2, max_steps: 20, "
+                 "mutable: [lr]}, got " +
+                     Describe(node));
+  }
+  DIAL_RETURN_IF_ERROR(CheckKeys(node, "scheduler", kSchedulerKeys));
+  if (!node["name"]) return Error(node, "scheduler.name", "missing: the only scheduler is pbt");
+  DIAL_ASSIGN_OR_RETURN(std::string name, GetString(node["name"], "scheduler.name"));
+  if (name != "pbt") return Error(node["name"], "scheduler.name", "unknown scheduler '" + name + "' (known: pbt)");
+  if (config.fidelity) {
+    return Error(node, "scheduler",
+                 "pbt cannot be combined with fidelity: levels: PBT trains every member to max_steps in segments; "
+                 "drop one of the two");
+  }
+  if (config.directions.size() != 1) {
+    return Error(node, "scheduler",
+                 "pbt ranks members by one objective; the study has " + std::to_string(config.directions.size()) +
+                     " directions");
+  }
+  PbtOptions pbt;
+  const std::pair<const char*, int64_t*> ints[] = {{"population_size", &pbt.population_size},
+                                                   {"perturbation_interval", &pbt.perturbation_interval},
+                                                   {"max_steps", &pbt.max_steps}};
+  for (const auto& [key, target] : ints) {
+    if (YAML::Node n = node[key]) {
+      DIAL_ASSIGN_OR_RETURN(*target, GetInt(n, std::string("scheduler.") + key));
+    } else if (std::string(key) == "max_steps") {
+      return Error(node, "scheduler.max_steps", "missing: the step at which every member's training ends");
+    }
+  }
+  if (YAML::Node n = node["quantile_fraction"]) {
+    DIAL_ASSIGN_OR_RETURN(pbt.quantile_fraction, GetNumber(n, "scheduler.quantile_fraction"));
+  }
+  DIAL_RETURN_IF_ERROR(ParseExplore(node, "scheduler", pbt.explore));
+  const YAML::Node mutables = node["mutable"];
+  if (!mutables || !(mutables.IsSequence() || mutables.IsMap())) {
+    return Error(mutables ? mutables : node, "scheduler.mutable",
+                 "must list the searched parameters that may change during training, e.g. [lr, dropout]");
+  }
+  auto add_mutable = [&](const YAML::Node& name_node, const YAML::Node* options) -> Status {
+    DIAL_ASSIGN_OR_RETURN(std::string param, GetString(name_node, "scheduler.mutable"));
+    const std::string key = "scheduler.mutable." + param;
+    if (std::none_of(config.search_space.begin(), config.search_space.end(),
+                     [&](const ParamSpec& s) { return s.name == param; })) {
+      return Error(name_node, key,
+                   config.fixed.count(param) != 0 ? "is under fixed: only searched parameters can change"
+                                                  : "not in search_space: only searched parameters can change");
+    }
+    PbtExploreOptions explore = pbt.explore;
+    if (options != nullptr && *options && !options->IsNull()) {
+      if (!options->IsMap()) {
+        return Error(*options, key, "must be a mapping {resample_probability, perturbation_factors} or empty");
+      }
+      DIAL_RETURN_IF_ERROR(CheckKeys(*options, key, kPbtExploreKeys));
+      DIAL_RETURN_IF_ERROR(ParseExplore(*options, key, explore));
+    }
+    if (!pbt.mutable_params.emplace(param, explore).second) return Error(name_node, key, "listed twice");
+    return Status::Ok();
+  };
+  if (mutables.IsSequence()) {
+    for (size_t i = 0; i < mutables.size(); ++i) DIAL_RETURN_IF_ERROR(add_mutable(mutables[i], nullptr));
+  } else {
+    for (const auto& kv : mutables) DIAL_RETURN_IF_ERROR(add_mutable(kv.first, &kv.second));
+  }
+  pbt.seed = config.seed.value_or(0);
+  Status valid = pbt.Validate();
+  if (!valid.ok()) return Error(node, "scheduler", valid.message());
+  config.pbt = std::move(pbt);
   return Status::Ok();
 }
 

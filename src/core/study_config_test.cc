@@ -311,6 +311,24 @@ objective: {command: [/bin/true]}
               HasSubstr("at least two levels"));
 }
 
+// `bohb` is Hyperband with TPE: TPE when no sampler is named, any other sampler refused (naming `sampler`).
+TEST(StudyConfigTest, BohbSchedulePicksTpeAndRefusesOtherSamplers) {
+  const std::string fidelity =
+      "search_space: {x: {type: float, low: 0, high: 1}}\n"
+      "fidelity: {levels: [{epochs: 1}, {epochs: 3}], schedule: {name: bohb, start_trials: 4, keep: 0.5, "
+      "rounds: 2}}\nobjective: {command: [/bin/true]}\n";
+  Result<StudyConfig> config = Parse(fidelity);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->sampler, "tpe");
+  EXPECT_EQ(config->fidelity->rounds, 2);
+  EXPECT_EQ(config->fidelity->Brackets().size(), 4u);
+  EXPECT_TRUE(Parse(fidelity + "sampler: tpe\n").ok());
+  EXPECT_THAT(ErrorOf(fidelity + "sampler: random\n"), HasSubstr("sampler: 'random' with fidelity schedule bohb"));
+  EXPECT_THAT(ErrorOf("fidelity: {levels: [{epochs: 1}, {epochs: 2}], schedule: {rounds: 2}}\n"
+                      "objective: {command: [/bin/true]}\n"),
+              HasSubstr("fidelity.schedule.rounds"));
+}
+
 // A command built-in (the CLI registers `asr` this way) becomes a command objective: its own keys reach the factory,
 // the command keys are read as for `command:`, and the factory's errors are prefixed with the file and line.
 TEST(StudyConfigTest, CommandBuiltinBecomesACommandObjective) {

@@ -1,6 +1,7 @@
 // Trial: define-by-run suggestions, reports and pruning questions for one running trial.
 #include <cmath>
 
+#include "dial/fidelity.h"
 #include "dial/study.h"
 
 namespace dial {
@@ -93,7 +94,17 @@ Status Trial::Report(int64_t step, double value) {
   return Status::Ok();
 }
 
-Result<bool> Trial::ShouldPrune() { return study_->pruner().Prune(*study_, frozen_); }
+Result<bool> Trial::ShouldPrune() {
+  // A pruner compares the trial with its peers only: in a multi-fidelity study, the trials of its level and bracket.
+  // A promoted trial's curve says nothing when set against the cheaper level's curves at the same step.
+  if (frozen_.system_attrs.count(std::string(kFidelityLevelAttr)) == 0) return study_->pruner().Prune(*study_, frozen_);
+  const int level = FidelityLevelOf(frozen_);
+  const int bracket = FidelityBracketOf(frozen_);
+  Study::ScopedSamplerView peers(*study_, [level, bracket](const FrozenTrial& t) {
+    return FidelityLevelOf(t) == level && FidelityBracketOf(t) == bracket;
+  });
+  return study_->pruner().Prune(*study_, frozen_);
+}
 
 Status Trial::SetUserAttr(const std::string& key, const Json& value) {
   DIAL_RETURN_IF_ERROR(study_->storage().SetTrialUserAttr(frozen_.trial_id, key, value));

@@ -15,8 +15,10 @@
 #include <set>
 
 #include "dial/fidelity.h"
+#include "dial/pbt.h"
 #include "exec/heartbeat.h"
 #include "exec/placeholder.h"
+#include "exec/resources.h"
 #include "exec/subprocess.h"
 
 extern char** environ;
@@ -30,6 +32,8 @@ namespace fs = std::filesystem;
 constexpr size_t kStderrTailBytes = 2048;
 // How often the loop looks at the stop flag, the timeout and pruning while the child is quiet.
 constexpr std::chrono::milliseconds kPollInterval{100};
+// How often a trial with a memory limit has its resident memory summed (a /proc scan each time).
+constexpr std::chrono::milliseconds kMemorySampleInterval{200};
 // After the child exits, how long a grandchild still holding its stdout may delay the end of the trial.
 constexpr std::chrono::seconds kDrainAfterExit{2};
 // The longest stderr line quoted in a fail reason.
@@ -284,11 +288,67 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
     env["DIAL_FIDELITY_PARENT_DIR"] = trial_dir_of(it->second);
     env["DIAL_RESUME_FROM"] = env["DIAL_FIDELITY_PARENT_DIR"];
   }
+  // A PBT segment (include/dial/pbt.h, docs/pbt.md): the steps it trains, and DIAL_CHECKPOINT_DIR, where it loads
+  // its checkpoint at start and saves it at the end. The checkpoint it starts from (its member's previous segment,
+  // or after an exploit the better member's) is copied there first, so every segment's checkpoint stays as it left
+  // it for any member that exploits it later.
+  if (auto it = attrs.find(std::string(kPbtGenerationAttr)); it != attrs.end() && it->second.is_number_integer()) {
+    const fs::path checkpoint_dir = trial_dir / "checkpoint";
+    env["DIAL_CHECKPOINT_DIR"] = checkpoint_dir.string();
+    env["DIAL_PBT_GENERATION"] = it->second.dump();
+    const std::pair<std::string_view, const char*> steps[] = {{kPbtMemberAttr, "DIAL_PBT_MEMBER"},
+                                                              {kPbtStartStepAttr, "DIAL_START_STEP"},
+                                                              {kPbtEndStepAttr, "DIAL_END_STEP"}};
+    for (const auto& [key, name] : steps) {
+      if (auto a = attrs.find(std::string(key)); a != attrs.end()) env[name] = a->second.dump();
+    }
+    fs::remove_all(checkpoint_dir, ec);  // a copy left by an earlier attempt in this directory
+    if (auto from = attrs.find(std::string(kPbtCheckpointFromAttr));
+        from != attrs.end() && from->second.is_number_integer()) {
+      const fs::path source = fs::path(trial_dir_of(from->second)) / "checkpoint";
+      if (!fs::is_directory(source)) {
+        return TrialFailure("pbt: trial " + from->second.dump() + " left no checkpoint in " + source.string() +
+                            " (a PBT trial saves its checkpoint in $DIAL_CHECKPOINT_DIR before it exits)");
+      }
+      fs::copy(source, checkpoint_dir, fs::copy_options::recursive, ec);
+      if (ec) {
+        return TrialFailure("pbt: cannot copy the checkpoint " + source.string() + " to " + checkpoint_dir.string() +
+                            ": " + ec.message());
+      }
+      env["DIAL_PBT_CHECKPOINT_FROM"] = from->second.dump();
+      // Trainers that follow the fidelity contract (the built-in asr) continue that trial's run.
+      env["DIAL_RESUME_FROM"] = trial_dir_of(from->second);
+    } else {
+      fs::create_directories(checkpoint_dir, ec);
+      if (ec) return IoError("cannot create " + checkpoint_dir.string() + ": " + ec.message());
+    }
+  }
   if (auto it = attrs.find(std::string(kRetryHistoryAttr));
       it != attrs.end() && it->second.is_array() && !it->second.empty() && it->second.back().is_number_integer()) {
     env["DIAL_RESUME_FROM"] = trial_dir_of(it->second.back());
   }
+  // resources_per_trial (exec/resources.h): the grant the worker recorded on the trial. Thread settings are defaults
+  // (a study's `env` may set others); the GPUs are not: a trial sees exactly the GPUs it was given, none when it
+  // asked for none.
+  std::optional<int64_t> memory_limit_bytes;
+  if (auto it = attrs.find(kResourcesAttr); it != attrs.end()) {
+    if (std::optional<int64_t> threads = ThreadsFor(it->second)) {
+      for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DIAL_NUM_THREADS"}) {
+        env[name] = std::to_string(*threads);
+      }
+    }
+    memory_limit_bytes = MemoryLimitBytesFor(it->second);
+  }
   for (const auto& [name, value] : options.env) env[name] = value;
+  if (auto it = attrs.find(kResourcesAttr); it != attrs.end()) {
+    if (std::optional<std::string> devices = CudaVisibleDevicesFor(it->second)) {
+      env["CUDA_VISIBLE_DEVICES"] = *devices;
+    }
+    // Ids listed by nvidia-smi are in PCI bus order; CUDA, unless told so, numbers GPUs fastest first.
+    if (it->second.is_object() && it->second.contains("cuda_device_order")) {
+      env.emplace("CUDA_DEVICE_ORDER", it->second["cuda_device_order"].get<std::string>());
+    }
+  }
 
   SpawnOptions spawn;
   // Absolute, because the child changes to its working directory before the program is looked up.
@@ -366,6 +426,7 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
   const auto grace = std::chrono::duration<double>(options.kill_grace_seconds);
   const auto start = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> exited_at;
+  std::chrono::steady_clock::time_point last_memory_sample = start - kMemorySampleInterval;
   while (true) {
     if (stop_flag != nullptr && stop_flag->load()) {
       out.stopping = true;
@@ -389,6 +450,23 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
       char text[64];
       snprintf(text, sizeof(text), "timed out after %g s", *options.timeout_seconds);
       return fail_with_tail(DeadlineExceeded(text));
+    }
+    if (memory_limit_bytes && !exited_at && now - last_memory_sample >= kMemorySampleInterval) {
+      last_memory_sample = now;
+      const int64_t resident = proc.GroupResidentBytes();
+      if (resident > *memory_limit_bytes) {
+        // Killed at once: a trial over its limit is taking memory its siblings were promised.
+        out.stopping = true;
+        proc.SignalGroup(SIGKILL);
+        proc.Wait();
+        proc.ReadOutput(std::chrono::milliseconds(0), on_line);
+        char text[160];
+        snprintf(text, sizeof(text),
+                 "out of memory: the trial's processes used %.3g GB, over its limit resources_per_trial.memory_gb "
+                 "%.3g GB (killed)",
+                 static_cast<double>(resident) / 1e9, static_cast<double>(*memory_limit_bytes) / 1e9);
+        return fail_with_tail(TrialFailure(text));
+      }
     }
     if (proc.HasExited()) {
       if (!exited_at.has_value()) exited_at = now;

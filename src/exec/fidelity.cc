@@ -9,8 +9,6 @@
 namespace dial {
 namespace {
 
-constexpr const char* kSuccessiveHalving = "successive_halving";
-
 bool IsScalar(const ParamValue& v) { return !std::holds_alternative<std::monostate>(v); }
 
 // Average ranks (1-based), ties sharing the mean of their positions.
@@ -68,8 +66,13 @@ Status FidelityOptions::Validate() const {
       }
     }
   }
-  if (schedule != kSuccessiveHalving) {
-    return InvalidArgument("fidelity.schedule.name: unknown schedule '" + schedule + "' (known: successive_halving)");
+  if (schedule != kSuccessiveHalvingSchedule && schedule != kHyperbandSchedule && schedule != kBohbSchedule) {
+    return InvalidArgument("fidelity.schedule.name: unknown schedule '" + schedule +
+                           "' (known: successive_halving, hyperband, bohb)");
+  }
+  if (rounds < 1) return InvalidArgument("fidelity.schedule.rounds: must be ≥ 1, got " + std::to_string(rounds));
+  if (rounds > 1 && !HasBrackets()) {
+    return InvalidArgument("fidelity.schedule.rounds: only hyperband and bohb repeat their brackets");
   }
   if (start_trials < 1) {
     return InvalidArgument("fidelity.schedule.start_trials: must be ≥ 1, got " + std::to_string(start_trials));
@@ -90,9 +93,33 @@ std::vector<int64_t> FidelityOptions::RungSizes() const {
   return sizes;
 }
 
+std::vector<FidelityBracket> FidelityOptions::Brackets() const {
+  const int n_levels = static_cast<int>(levels.size());
+  std::vector<FidelityBracket> set;
+  for (int b = 0; b < (HasBrackets() ? n_levels : 1); ++b) {
+    // Hyperband's bracket s = L−1−b, relative to the first bracket's start_trials (see the header).
+    const int s = n_levels - 1 - b;
+    const double start = static_cast<double>(start_trials) * static_cast<double>(n_levels) / (s + 1) *
+                         std::pow(keep, static_cast<double>(n_levels - 1 - s));
+    FidelityBracket bracket;
+    bracket.start_level = b;
+    const int64_t n = b == 0 ? start_trials : static_cast<int64_t>(std::ceil(start - 1e-9));
+    for (int k = b; k < n_levels; ++k) {
+      const double planned = static_cast<double>(n) * std::pow(keep, static_cast<double>(k - b));
+      bracket.sizes.push_back(std::max<int64_t>(1, static_cast<int64_t>(std::llround(planned))));
+    }
+    set.push_back(std::move(bracket));
+  }
+  std::vector<FidelityBracket> all;
+  for (int64_t r = 0; r < rounds; ++r) all.insert(all.end(), set.begin(), set.end());
+  return all;
+}
+
 int64_t FidelityOptions::TotalTrials() const {
   int64_t total = 0;
-  for (int64_t n : RungSizes()) total += n;
+  for (const FidelityBracket& bracket : Brackets()) {
+    for (int64_t n : bracket.sizes) total += n;
+  }
   return total;
 }
 
@@ -124,41 +151,64 @@ int64_t FidelityParentOf(const FrozenTrial& trial) {
   return it->second.get<int64_t>();
 }
 
+int FidelityBracketOf(const FrozenTrial& trial) {
+  auto it = trial.system_attrs.find(std::string(kFidelityBracketAttr));
+  if (it == trial.system_attrs.end() || !it->second.is_number_integer()) return 0;
+  return it->second.get<int>();
+}
+
 FidelityDecision DecideNextFidelityStep(const std::vector<FrozenTrial>& trials, const FidelityOptions& options,
                                         StudyDirection direction) {
   using Kind = FidelityDecision::Kind;
   const int n_levels = static_cast<int>(options.levels.size());
-  const std::vector<int64_t> planned = options.RungSizes();
-  std::vector<std::vector<const FrozenTrial*>> at(n_levels);
+  const std::vector<FidelityBracket> brackets = options.Brackets();
+  const int n_brackets = static_cast<int>(brackets.size());
+  // at[bracket][level]: the bracket's trials at each level.
+  std::vector<std::vector<std::vector<const FrozenTrial*>>> at(n_brackets,
+                                                               std::vector<std::vector<const FrozenTrial*>>(n_levels));
   std::set<int64_t> promoted;  // parents that already have a child
-  bool busy = false;
   for (const FrozenTrial& t : trials) {
-    if (t.state == TrialState::kWaiting) return {Kind::kRunWaiting, FidelityLevelOf(t), FidelityParentOf(t)};
-    if (t.state == TrialState::kRunning) busy = true;
-    const int level = std::clamp(FidelityLevelOf(t), 0, n_levels - 1);
-    at[level].push_back(&t);
+    if (t.state == TrialState::kWaiting) {
+      return {Kind::kRunWaiting, FidelityLevelOf(t), FidelityParentOf(t), FidelityBracketOf(t)};
+    }
+    const int bracket = std::clamp(FidelityBracketOf(t), 0, n_brackets - 1);
+    at[bracket][std::clamp(FidelityLevelOf(t), 0, n_levels - 1)].push_back(&t);
     if (const int64_t parent = FidelityParentOf(t); parent >= 0) promoted.insert(parent);
   }
-  // Promotions first, from the highest level down, so that the expensive runs start as early as they can.
-  for (int k = n_levels - 2; k >= 0; --k) {
-    const bool level_finished =
-        static_cast<int64_t>(at[k].size()) >= planned[k] &&
-        std::all_of(at[k].begin(), at[k].end(), [](const FrozenTrial* t) { return IsFinished(t->state); });
-    if (!level_finished) continue;
-    std::vector<const FrozenTrial*> ranked;
-    for (const FrozenTrial* t : at[k]) {
-      if (std::isfinite(Loss(*t, direction))) ranked.push_back(t);
+  bool busy = false;
+  for (int j = 0; j < n_brackets; ++j) {
+    const FidelityBracket& bracket = brackets[j];
+    const auto planned = [&](int level) { return bracket.sizes[level - bracket.start_level]; };
+    // Promotions first, from the highest level down, so that the expensive runs start as early as they can.
+    for (int k = n_levels - 2; k >= bracket.start_level; --k) {
+      const std::vector<const FrozenTrial*>& here = at[j][k];
+      const bool level_finished =
+          static_cast<int64_t>(here.size()) >= planned(k) &&
+          std::all_of(here.begin(), here.end(), [](const FrozenTrial* t) { return IsFinished(t->state); });
+      if (!level_finished) continue;
+      std::vector<const FrozenTrial*> ranked;
+      for (const FrozenTrial* t : here) {
+        if (std::isfinite(Loss(*t, direction))) ranked.push_back(t);
+      }
+      std::stable_sort(ranked.begin(), ranked.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
+        return Loss(*a, direction) < Loss(*b, direction);
+      });
+      const size_t quota = std::min<size_t>(static_cast<size_t>(planned(k + 1)), ranked.size());
+      for (size_t i = 0; i < quota; ++i) {
+        if (promoted.count(ranked[i]->number) == 0) return {Kind::kPromote, k + 1, ranked[i]->number, j};
+      }
     }
-    std::stable_sort(ranked.begin(), ranked.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
-      return Loss(*a, direction) < Loss(*b, direction);
-    });
-    const size_t quota = std::min<size_t>(static_cast<size_t>(planned[k + 1]), ranked.size());
-    for (size_t i = 0; i < quota; ++i) {
-      if (promoted.count(ranked[i]->number) == 0) return {Kind::kPromote, k + 1, ranked[i]->number};
+    if (static_cast<int64_t>(at[j][bracket.start_level].size()) < planned(bracket.start_level)) {
+      return {Kind::kNewTrial, bracket.start_level, -1, j};
+    }
+    // Nothing to start here: either the bracket is done or its next promotions wait for running trials, in which
+    // case the next bracket may start meanwhile.
+    for (const auto& level : at[j]) {
+      busy = busy || std::any_of(level.begin(), level.end(),
+                                 [](const FrozenTrial* t) { return t->state == TrialState::kRunning; });
     }
   }
-  if (static_cast<int64_t>(at[0].size()) < planned[0]) return {Kind::kNewTrial, 0, -1};
-  return {busy ? Kind::kWait : Kind::kDone, 0, -1};
+  return {busy ? Kind::kWait : Kind::kDone, 0, -1, 0};
 }
 
 int FidelityModelLevel(const std::vector<FrozenTrial>& trials, const FidelityOptions& options, int n_params) {
@@ -174,6 +224,22 @@ int FidelityModelLevel(const std::vector<FrozenTrial>& trials, const FidelityOpt
     if (complete[k] >= needed) return k;
   }
   return 0;
+}
+
+TrialFilter FidelitySamplerView(const std::vector<FrozenTrial>& trials, const FidelityOptions& options, int n_params,
+                                const FrozenTrial& trial) {
+  if (options.schedule != kHyperbandSchedule) {
+    const int level = FidelityModelLevel(trials, options, n_params);
+    return [level](const FrozenTrial& t) { return FidelityLevelOf(t) == level; };
+  }
+  const int bracket = FidelityBracketOf(trial);
+  std::vector<FrozenTrial> own;
+  for (const FrozenTrial& t : trials) {
+    if (FidelityBracketOf(t) == bracket) own.push_back(t);
+  }
+  const int level = FidelityModelLevel(own, options, n_params);
+  return
+      [level, bracket](const FrozenTrial& t) { return FidelityBracketOf(t) == bracket && FidelityLevelOf(t) == level; };
 }
 
 double SpearmanCorrelation(const std::vector<double>& x, const std::vector<double>& y) {

@@ -23,13 +23,14 @@ FidelityOptions ThreeLevels(int64_t start, double keep) {
   return o;
 }
 
-FrozenTrial Made(int64_t number, TrialState state, double value, int level, int64_t parent = -1) {
+FrozenTrial Made(int64_t number, TrialState state, double value, int level, int64_t parent = -1, int bracket = -1) {
   FrozenTrial t;
   t.number = number;
   t.state = state;
   if (state == TrialState::kComplete) t.values = {value};
   t.system_attrs[std::string(kFidelityLevelAttr)] = level;
   if (parent >= 0) t.system_attrs[std::string(kFidelityParentAttr)] = parent;
+  if (bracket >= 0) t.system_attrs[std::string(kFidelityBracketAttr)] = bracket;
   return t;
 }
 
@@ -37,6 +38,33 @@ TEST(FidelityTest, RungSizesFollowKeep) {
   EXPECT_EQ(ThreeLevels(64, 0.25).RungSizes(), (std::vector<int64_t>{64, 16, 4}));
   EXPECT_EQ(ThreeLevels(64, 0.25).TotalTrials(), 84);
   EXPECT_EQ(ThreeLevels(2, 0.25).RungSizes(), (std::vector<int64_t>{2, 1, 1}));
+}
+
+TEST(FidelityTest, HyperbandBracketsFollowHyperbandsSizes) {
+  // Three levels, η = 3, start_trials = η² = 9: Hyperband's brackets s = 2, 1, 0 are 9 → 3 → 1, 5 → 2, 3.
+  FidelityOptions o = ThreeLevels(9, 1.0 / 3.0);
+  o.schedule = "hyperband";
+  const std::vector<FidelityBracket> b = o.Brackets();
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].start_level, 0);
+  EXPECT_EQ(b[0].sizes, (std::vector<int64_t>{9, 3, 1}));
+  EXPECT_EQ(b[1].start_level, 1);
+  EXPECT_EQ(b[1].sizes, (std::vector<int64_t>{5, 2}));
+  EXPECT_EQ(b[2].start_level, 2);
+  EXPECT_EQ(b[2].sizes, (std::vector<int64_t>{3}));
+  EXPECT_EQ(o.TotalTrials(), 13 + 7 + 3);
+  // keep 1/4 (η = 4), 16 to start: 16 → 4 → 1, ceil(16·3/2·1/4) = 6 → 2 (6/4 rounds to 2), ceil(16·3·1/16) = 3.
+  o = ThreeLevels(16, 0.25);
+  o.schedule = "bohb";
+  o.rounds = 2;
+  const std::vector<FidelityBracket> c = o.Brackets();
+  ASSERT_EQ(c.size(), 6u);  // the set of three, twice
+  EXPECT_EQ(c[1].sizes, (std::vector<int64_t>{6, 2}));
+  EXPECT_EQ(c[2].sizes, (std::vector<int64_t>{3}));
+  EXPECT_EQ(c[3].start_level, 0);
+  EXPECT_EQ(o.TotalTrials(), 2 * (21 + 8 + 3));
+  // successive_halving keeps its single bracket.
+  EXPECT_EQ(ThreeLevels(9, 1.0 / 3.0).Brackets().size(), 1u);
 }
 
 TEST(FidelityTest, ValidateNamesTheKey) {
@@ -49,6 +77,13 @@ TEST(FidelityTest, ValidateNamesTheKey) {
   o = ThreeLevels(8, 0.5);
   o.schedule = "bogus";
   EXPECT_NE(o.Validate().message().find("unknown schedule"), std::string::npos);
+  o = ThreeLevels(8, 0.5);
+  o.rounds = 2;  // successive_halving has one bracket to repeat: refused rather than ignored
+  EXPECT_NE(o.Validate().message().find("fidelity.schedule.rounds"), std::string::npos);
+  o.schedule = "hyperband";
+  EXPECT_TRUE(o.Validate().ok());
+  o.rounds = 0;
+  EXPECT_NE(o.Validate().message().find("fidelity.schedule.rounds"), std::string::npos);
   EXPECT_TRUE(ThreeLevels(8, 0.5).Validate().ok());
 }
 
@@ -86,6 +121,68 @@ TEST(FidelityTest, PromotesTheBestOnceALevelHasFinished) {
   // A WAITING trial is taken before anything else.
   level0.push_back(Made(4, TrialState::kWaiting, 0, 1, 3));
   EXPECT_EQ(DecideNextFidelityStep(level0, o, StudyDirection::kMaximize).kind, Kind::kRunWaiting);
+}
+
+TEST(FidelityTest, HyperbandServesBracketsInOrderAndPromotesWithinEach) {
+  FidelityOptions o;
+  o.levels = {{{"epochs", int64_t{1}}}, {{"epochs", int64_t{3}}}};
+  o.schedule = "hyperband";
+  o.start_trials = 4;
+  o.keep = 0.5;  // brackets: 4 → 2 at level 0; ceil(4·2/1·1/2) = 4 at level 1
+  using Kind = FidelityDecision::Kind;
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 4; ++i) {
+    FidelityDecision d = DecideNextFidelityStep(trials, o, StudyDirection::kMinimize);
+    ASSERT_EQ(d.kind, Kind::kNewTrial);
+    EXPECT_EQ(d.level, 0);
+    EXPECT_EQ(d.bracket, 0);
+    trials.push_back(Made(i, TrialState::kRunning, 0, 0, -1, 0));
+  }
+  // Bracket 0 has started its four and waits for them: an idle worker starts bracket 1 (at level 1) meanwhile.
+  FidelityDecision d = DecideNextFidelityStep(trials, o, StudyDirection::kMinimize);
+  EXPECT_EQ(d.kind, Kind::kNewTrial);
+  EXPECT_EQ(d.level, 1);
+  EXPECT_EQ(d.bracket, 1);
+  for (int i = 0; i < 4; ++i) trials.push_back(Made(4 + i, TrialState::kComplete, 0.01 * i, 1, -1, 1));
+  // Bracket 1's level-1 trials (better values) are not bracket 0's: nothing is promoted while bracket 0 runs.
+  EXPECT_EQ(DecideNextFidelityStep(trials, o, StudyDirection::kMinimize).kind, Kind::kWait);
+  const std::vector<double> values = {0.7, 0.3, 0.9, 0.4};
+  for (int i = 0; i < 4; ++i) trials[i] = Made(i, TrialState::kComplete, values[i], 0, -1, 0);
+  d = DecideNextFidelityStep(trials, o, StudyDirection::kMinimize);
+  EXPECT_EQ(d.kind, Kind::kPromote);
+  EXPECT_EQ(d.level, 1);
+  EXPECT_EQ(d.bracket, 0);
+  EXPECT_EQ(d.parent_number, 1);
+  trials.push_back(Made(8, TrialState::kComplete, 0.2, 1, 1, 0));
+  d = DecideNextFidelityStep(trials, o, StudyDirection::kMinimize);
+  EXPECT_EQ(d.parent_number, 3);
+  trials.push_back(Made(9, TrialState::kComplete, 0.25, 1, 3, 0));
+  EXPECT_EQ(DecideNextFidelityStep(trials, o, StudyDirection::kMinimize).kind, Kind::kDone);
+}
+
+TEST(FidelityTest, SamplerViewIsTheBracketForHyperbandAndEveryBracketForBohb) {
+  FidelityOptions o;
+  o.levels = {{{"epochs", int64_t{1}}}, {{"epochs", int64_t{3}}}};
+  o.schedule = "hyperband";
+  o.min_points_in_model = 2;
+  // Bracket 0: three COMPLETE at level 0, none at 1. Bracket 1: two COMPLETE at level 1.
+  std::vector<FrozenTrial> trials = {
+      Made(0, TrialState::kComplete, 1, 0, -1, 0), Made(1, TrialState::kComplete, 2, 0, -1, 0),
+      Made(2, TrialState::kComplete, 3, 0, -1, 0), Made(3, TrialState::kComplete, 4, 1, -1, 1),
+      Made(4, TrialState::kComplete, 5, 1, -1, 1)};
+  const FrozenTrial new_in_bracket0 = Made(5, TrialState::kRunning, 0, 0, -1, 0);
+  auto seen = [&](const TrialFilter& view) {
+    std::vector<int64_t> numbers;
+    for (const FrozenTrial& t : trials) {
+      if (view(t)) numbers.push_back(t.number);
+    }
+    return numbers;
+  };
+  // hyperband: the trial's own bracket, whose highest level with 2 COMPLETE is level 0.
+  EXPECT_EQ(seen(FidelitySamplerView(trials, o, 1, new_in_bracket0)), (std::vector<int64_t>{0, 1, 2}));
+  // bohb: one model per budget over every bracket: level 1 has 2 COMPLETE, so it is modelled.
+  o.schedule = "bohb";
+  EXPECT_EQ(seen(FidelitySamplerView(trials, o, 1, new_in_bracket0)), (std::vector<int64_t>{3, 4}));
 }
 
 TEST(FidelityTest, ModelLevelIsTheHighestWithEnoughObservations) {
@@ -179,6 +276,83 @@ TEST(FidelityTest, WorkerLoopRunsTheSchedule) {
       EXPECT_LE((*trials)[FidelityParentOf(t)].values[0], level0[3]);
     }
   }
+}
+
+TEST(FidelityTest, WorkerLoopRunsBohbBrackets) {
+  Result<std::shared_ptr<Storage>> storage = OpenStorage("memory://");
+  ASSERT_TRUE(storage.ok());
+  StudyOptions so;
+  so.study_name = "bohb";
+  so.sampler = "tpe";
+  so.seed = 5;
+  Result<std::unique_ptr<Study>> study = Study::Create(*storage, so);
+  ASSERT_TRUE(study.ok()) << study.status().ToString();
+  FidelityOptions o = ThreeLevels(9, 1.0 / 3.0);
+  o.schedule = "bohb";
+  WorkerLoopOptions loop;
+  loop.fidelity = o;
+  ObjectiveFunction objective = [&](Trial& trial) -> Result<std::vector<double>> {
+    DIAL_ASSIGN_OR_RETURN(double x, trial.SuggestFloat("x", -1, 1));
+    const int level = FidelityLevelOf(trial.frozen());
+    const double epochs = static_cast<double>(std::get<int64_t>(o.levels[level].at("epochs")));
+    return std::vector<double>{x * x + 1.0 / epochs};
+  };
+  ASSERT_TRUE(RunWorkerLoop(**study, objective, loop).ok());
+  Result<std::vector<FrozenTrial>> trials = (*study)->GetTrials();
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(static_cast<int64_t>(trials->size()), o.TotalTrials());  // 13 + 7 + 3
+  std::map<std::pair<int, int>, int> per_bracket_level;
+  for (const FrozenTrial& t : *trials) {
+    EXPECT_EQ(t.state, TrialState::kComplete);
+    const int bracket = FidelityBracketOf(t);
+    ++per_bracket_level[{bracket, FidelityLevelOf(t)}];
+    ASSERT_EQ(t.system_attrs.count(std::string(kFidelityBracketAttr)), 1u);
+    if (const int64_t parent = FidelityParentOf(t); parent >= 0) {
+      EXPECT_EQ(FidelityBracketOf((*trials)[parent]), bracket);  // promoted within its bracket
+      EXPECT_EQ(FidelityLevelOf((*trials)[parent]), FidelityLevelOf(t) - 1);
+    }
+  }
+  const std::map<std::pair<int, int>, int> expected = {{{0, 0}, 9}, {{0, 1}, 3}, {{0, 2}, 1},
+                                                       {{1, 1}, 5}, {{1, 2}, 2}, {{2, 2}, 3}};
+  EXPECT_EQ(per_bracket_level, expected);
+}
+
+TEST(FidelityTest, PrunerComparesATrialOnlyWithItsFidelityLevel) {
+  Result<std::shared_ptr<Storage>> storage = OpenStorage("memory://");
+  ASSERT_TRUE(storage.ok());
+  StudyOptions so;
+  so.study_name = "peers";
+  so.pruner = "median";
+  so.pruner_options = Json{{"n_startup_trials", 2}, {"n_warmup_steps", 0}};
+  Result<std::unique_ptr<Study>> study = Study::Create(*storage, so);
+  ASSERT_TRUE(study.ok()) << study.status().ToString();
+  // Three finished level-0 trials whose curves are low (0.1 at step 1), and two level-1 trials at 0.5 and 0.7.
+  auto finished = [&](int level, double value) {
+    Result<std::unique_ptr<Trial>> t = (*study)->Ask();
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE((*t)->SetSystemAttr(std::string(kFidelityLevelAttr), level).ok());
+    ASSERT_TRUE((*t)->Report(1, value).ok());
+    ASSERT_TRUE((*study)->Tell(**t, TrialState::kComplete, {value}).ok());
+  };
+  for (int i = 0; i < 3; ++i) finished(0, 0.1);
+  finished(1, 0.5);
+  finished(1, 0.7);
+  // A level-1 trial at 0.6 is better than its level's median (0.6 ≤ 0.6): kept, although every level-0 curve is
+  // below it; a level-0 trial at 0.6 is worse than its level's median (0.1): pruned.
+  Result<std::unique_ptr<Trial>> promoted = (*study)->Ask();
+  ASSERT_TRUE(promoted.ok());
+  ASSERT_TRUE((*promoted)->SetSystemAttr(std::string(kFidelityLevelAttr), 1).ok());
+  ASSERT_TRUE((*promoted)->Report(1, 0.6).ok());
+  Result<bool> prune = (*promoted)->ShouldPrune();
+  ASSERT_TRUE(prune.ok());
+  EXPECT_FALSE(*prune);
+  Result<std::unique_ptr<Trial>> cheap = (*study)->Ask();
+  ASSERT_TRUE(cheap.ok());
+  ASSERT_TRUE((*cheap)->SetSystemAttr(std::string(kFidelityLevelAttr), 0).ok());
+  ASSERT_TRUE((*cheap)->Report(1, 0.6).ok());
+  prune = (*cheap)->ShouldPrune();
+  ASSERT_TRUE(prune.ok());
+  EXPECT_TRUE(*prune);
 }
 
 }  // namespace

@@ -73,6 +73,12 @@ Result<std::vector<int64_t>> FailStaleTrials(Storage& storage, StudyId study_id,
   return failed_numbers;
 }
 
+Result<bool> AnyTrialBeating(Storage& storage, StudyId study_id) {
+  // "Stale for longer than minus a day": every RUNNING trial with a heartbeat, whatever the clocks' skew.
+  DIAL_ASSIGN_OR_RETURN(std::vector<TrialId> beating, storage.GetStaleTrialIds(study_id, -std::chrono::hours(24)));
+  return !beating.empty();
+}
+
 Result<bool> EnqueueRetry(Storage& storage, StudyId study_id, const FrozenTrial& failed, const RetryPolicy& retry) {
   // Optuna's RetryFailedTrialCallback: failed_trial keeps the chain's first number; retry_history lists the chain.
   Json history = Json::array();

@@ -69,6 +69,11 @@ Result<bool> FailAbandonedTrial(Storage& storage, StudyId study_id, TrialId tria
 Result<std::vector<int64_t>> FailStaleTrials(Storage& storage, StudyId study_id,
                                              std::chrono::duration<double> grace_period, const RetryPolicy& retry);
 
+// Whether any of the study's RUNNING trials has recorded a heartbeat (so a live worker is expected to end it, or its
+// heartbeat will go stale). A worker whose budget is spent stays while one does, so that if that trial's worker dies
+// now the trial is still failed and retried rather than left RUNNING with nobody to notice.
+Result<bool> AnyTrialBeating(Storage& storage, StudyId study_id);
+
 // Enqueues `failed`'s parameters (with their distributions) and user attributes as a new WAITING trial whose system
 // attrs carry failed_trial (the chain's first number) and retry_history (the chain so far), unless the chain has
 // already been retried `retry.max_retries` times. Returns whether a trial was enqueued.

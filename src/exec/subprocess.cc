@@ -1,6 +1,7 @@
 // Subprocess: posix_spawn without a shell, pipes read with poll(), process-group termination.
 #include "exec/subprocess.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <thread>
 
 namespace dial {
@@ -49,6 +51,41 @@ struct SpawnAttrs {
 };
 
 }  // namespace
+
+int64_t ProcessGroupResidentBytes(pid_t pgid) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return 0;
+  const int64_t page_bytes = sysconf(_SC_PAGESIZE);
+  int64_t total = 0;
+  char path[64];
+  char buffer[1024];
+  while (dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof(path), "/proc/%s/stat", entry->d_name);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // it ended meanwhile
+    const ssize_t got = read(fd, buffer, sizeof(buffer) - 1);
+    close(fd);
+    if (got <= 0) continue;
+    buffer[got] = '\0';
+    // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp ... rss is field 24.
+    const char* rest = strrchr(buffer, ')');
+    if (rest == nullptr) continue;
+    char state = 0;
+    long long ppid = 0;
+    long long group = 0;
+    if (std::sscanf(rest + 1, " %c %lld %lld", &state, &ppid, &group) != 3 || group != pgid) continue;
+    const char* p = rest + 1;
+    long long rss = 0;
+    // Skip to field 24: the text after ')' starts with field 3.
+    for (int field = 3; field < 24 && p != nullptr; ++field) {
+      p = strchr(p + 1, ' ');
+    }
+    if (p != nullptr && std::sscanf(p, " %lld", &rss) == 1 && rss > 0) total += rss * page_bytes;
+  }
+  closedir(proc);
+  return total;
+}
 
 std::string ExitInfo::Describe() const {
   if (!signaled) return "exited with status " + std::to_string(code);
@@ -203,6 +240,8 @@ bool Subprocess::HasExited() {
   if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
   return info.si_pid == pid_;
 }
+
+int64_t Subprocess::GroupResidentBytes() const { return exit_.has_value() ? 0 : ProcessGroupResidentBytes(pid_); }
 
 void Subprocess::SignalGroup(int sig) {
   if (exit_.has_value()) return;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,6 +36,9 @@ struct ExitInfo {
 
 enum class OutputStream { kStdout, kStderr };
 
+// The summed resident memory (RSS, bytes) of the processes whose process group is `pgid`, read from /proc/PID/stat.
+int64_t ProcessGroupResidentBytes(pid_t pgid);
+
 // Called with each complete line (without its '\n'); a last line without '\n' is passed at end of stream.
 using OutputLineCallback = std::function<void(OutputStream, std::string_view line)>;
 
@@ -62,6 +66,9 @@ class Subprocess {
   bool HasExited();
   // Sends `sig` to the child's process group.
   void SignalGroup(int sig);
+  // The resident memory (RSS) of every process of the child's group, summed, in bytes: what a memory limit per
+  // trial is checked against. A process that left the group (setsid) is not counted. 0 once the child is reaped.
+  int64_t GroupResidentBytes() const;
   // Waits for the child to exit, kills what is left of its process group, and reaps it.
   ExitInfo Wait();
   // SIGTERM to the group, up to `grace` for it to exit (output still read and passed on), then SIGKILL.

@@ -60,6 +60,22 @@ Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& 
 // How long a promotion claimed by another worker may stay without its trial before this worker enqueues it.
 constexpr std::chrono::duration<double> kStalePromotionClaim{60.0};
 
+// Claims the scheduling step `key` (a promotion, a PBT segment) once across workers through the study system attr
+// of that name, written with the atomic SetStudySystemAttrIfAbsent with `payload` and the time. True: this worker
+// enqueues it. False: another worker claimed it and is enqueuing it; the caller waits and reads the study again. A
+// claim whose trial has not appeared after kStalePromotionClaim (its worker died between the claim and the enqueue)
+// is taken over, so the schedule never waits forever.
+Result<bool> ClaimOnce(Study& study, const std::string& key, Json payload) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  payload["at"] = now;
+  DIAL_ASSIGN_OR_RETURN(bool claimed, study.storage().SetStudySystemAttrIfAbsent(study.id(), key, payload));
+  if (claimed) return true;
+  DIAL_ASSIGN_OR_RETURN(AttrMap attrs, study.storage().GetStudySystemAttrs(study.id()));
+  auto claim = attrs.find(key);
+  const double at = claim != attrs.end() && claim->second.is_object() ? claim->second.value("at", now) : now;
+  return now - at >= kStalePromotionClaim.count();
+}
+
 Result<std::unique_ptr<Trial>> NextFidelityTrial(Study& study, const WorkerLoopOptions& options) {
   const FidelityOptions& fidelity = *options.fidelity;
   for (;;) {
@@ -67,29 +83,27 @@ Result<std::unique_ptr<Trial>> NextFidelityTrial(Study& study, const WorkerLoopO
     DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, study.storage().GetAllTrials(study.id()));
     const FidelityDecision next = DecideNextFidelityStep(trials, fidelity, study.directions()[0]);
     switch (next.kind) {
-      case FidelityDecision::Kind::kRunWaiting:
-        return study.Ask();
+      case FidelityDecision::Kind::kRunWaiting: {
+        // Bounded by the count just read: if another worker took the WAITING trial meanwhile, nothing is created
+        // (an unbounded Ask would add an unplanned trial) and the schedule is read again.
+        DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, study.AskWithin(static_cast<int64_t>(trials.size())));
+        if (trial == nullptr) continue;
+        return trial;
+      }
       case FidelityDecision::Kind::kPromote: {
-        // Claimed once in storage, so two workers deciding at the same moment never promote a parent twice. A
-        // claim whose promotion has not appeared after kStalePromotionClaim (its worker died between the claim
-        // and the enqueue) is taken over, so the schedule never waits forever.
-        const std::string claim_key = "dial:fidelity:promoted:" + std::to_string(next.parent_number);
-        const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-        DIAL_ASSIGN_OR_RETURN(bool claimed, study.storage().SetStudySystemAttrIfAbsent(
-                                                study.id(), claim_key, Json{{"level", next.level}, {"at", now}}));
+        // Claimed once, so two workers deciding at the same moment never promote a parent twice.
+        DIAL_ASSIGN_OR_RETURN(bool claimed,
+                              ClaimOnce(study, "dial:fidelity:promoted:" + std::to_string(next.parent_number),
+                                        Json{{"level", next.level}}));
         if (!claimed) {
-          DIAL_ASSIGN_OR_RETURN(AttrMap attrs, study.storage().GetStudySystemAttrs(study.id()));
-          auto claim = attrs.find(claim_key);
-          const double at = claim != attrs.end() && claim->second.is_object() ? claim->second.value("at", now) : now;
-          if (now - at < kStalePromotionClaim.count()) {
-            std::this_thread::sleep_for(options.fidelity_poll_interval);
-            continue;  // another worker is enqueuing it
-          }
+          std::this_thread::sleep_for(options.fidelity_poll_interval);
+          continue;  // another worker is enqueuing it
         }
         auto parent = std::find_if(trials.begin(), trials.end(),
                                    [&](const FrozenTrial& t) { return t.number == next.parent_number; });
         AttrMap attrs = {{std::string(kFidelityLevelAttr), next.level},
                          {std::string(kFidelityParentAttr), next.parent_number}};
+        if (fidelity.HasBrackets()) attrs[std::string(kFidelityBracketAttr)] = next.bracket;
         if (fidelity.ResumesAt(next.level - 1)) attrs[std::string(kFidelityResumeFromAttr)] = next.parent_number;
         DIAL_RETURN_IF_ERROR(study.EnqueueTrial(parent->ExternalParams(), {}, attrs));
         continue;  // taken as a WAITING trial on the next pass (by this worker or another)
@@ -98,8 +112,12 @@ Result<std::unique_ptr<Trial>> NextFidelityTrial(Study& study, const WorkerLoopO
         // Created only if no other worker added a trial since `trials` was read, so level 0 never overshoots.
         DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, study.AskWithin(static_cast<int64_t>(trials.size()) + 1));
         if (trial == nullptr) continue;
+        // Set before the objective suggests anything, so the sampler's view (hyperband: the trial's bracket) sees them.
         if (trial->frozen().system_attrs.count(std::string(kFidelityLevelAttr)) == 0) {
-          DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(std::string(kFidelityLevelAttr), 0));
+          DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(std::string(kFidelityLevelAttr), next.level));
+          if (fidelity.HasBrackets()) {
+            DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(std::string(kFidelityBracketAttr), next.bracket));
+          }
         }
         return trial;
       }
@@ -112,21 +130,83 @@ Result<std::unique_ptr<Trial>> NextFidelityTrial(Study& study, const WorkerLoopO
   }
 }
 
+// The next trial of a PBT study (see PbtOptions), nullptr when its schedule is done or the stop flag was set while
+// waiting for other workers' segments.
+Result<std::unique_ptr<Trial>> NextPbtTrial(Study& study, const WorkerLoopOptions& options) {
+  const PbtOptions& pbt = *options.pbt;
+  for (;;) {
+    if (options.stop_flag != nullptr && options.stop_flag->load()) return std::unique_ptr<Trial>();
+    DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, study.storage().GetAllTrials(study.id()));
+    PbtDecision next = DecideNextPbtStep(trials, pbt, study.directions()[0]);
+    switch (next.kind) {
+      case PbtDecision::Kind::kRunWaiting:
+      case PbtDecision::Kind::kNewMember: {
+        // A WAITING trial is taken whatever the count. A new member is created only if no other worker added a
+        // trial since `trials` was read (so the population never overshoots and `next.member` is this trial's
+        // rank); and none when a WAITING trial was expected but another worker took it first.
+        const int64_t at_most = static_cast<int64_t>(trials.size()) + (next.kind == PbtDecision::Kind::kNewMember);
+        DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, study.AskWithin(at_most));
+        if (trial == nullptr) continue;
+        if (trial->frozen().system_attrs.count(std::string(kPbtGenerationAttr)) == 0) {
+          // A generation-0 member (sampled, or enqueued by the user): labelled with its rank before the objective
+          // reads its steps. The rank is read again, since a WAITING trial may be any original.
+          DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> now, study.storage().GetAllTrials(study.id()));
+          const std::map<int64_t, PbtSegment> segments = PbtSegmentsByNumber(now);
+          auto it = segments.find(trial->number());
+          const PbtSegment segment = it != segments.end() ? it->second : PbtSegment{next.member, 0};
+          AttrMap attrs = PbtNewMemberAttrs(pbt, segment.member);
+          attrs[std::string(kPbtGenerationAttr)] = segment.generation;
+          for (const auto& [key, value] : attrs) DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(key, value));
+        }
+        return trial;
+      }
+      case PbtDecision::Kind::kNextSegment: {
+        // Claimed once, as fidelity promotions are, so no segment is enqueued twice.
+        DIAL_ASSIGN_OR_RETURN(bool claimed,
+                              ClaimOnce(study,
+                                        std::string(kPbtSegmentClaimPrefix) + std::to_string(next.member) + ":" +
+                                            std::to_string(next.generation),
+                                        Json{{"exploit", next.exploit}}));
+        if (!claimed) {
+          std::this_thread::sleep_for(options.fidelity_poll_interval);
+          continue;  // another worker is enqueuing it
+        }
+        DIAL_RETURN_IF_ERROR(study.EnqueueTrial(next.params, {}, next.attrs));
+        continue;  // taken as a WAITING trial on the next pass (by this worker or another)
+      }
+      case PbtDecision::Kind::kWait: {
+        // The segments waited for may belong to a worker that died: fail them here once their heartbeat is stale
+        // (and retry them under max_retries), or the population would wait for them forever.
+        DIAL_ASSIGN_OR_RETURN(std::vector<int64_t> stale,
+                              FailStaleTrials(study.storage(), study.id(), options.grace_period, options.retry));
+        if (!stale.empty() && options.on_stale_trials_failed) options.on_stale_trials_failed(stale);
+        if (stale.empty()) std::this_thread::sleep_for(options.fidelity_poll_interval);
+        continue;
+      }
+      case PbtDecision::Kind::kDone:
+        return std::unique_ptr<Trial>();
+    }
+  }
+}
+
 // Shows the sampler only the trials of the level it should model (BOHB's rule: the highest level with enough
-// COMPLETE trials), so that configurations are proposed from the most faithful evidence available.
+// COMPLETE trials; hyperband: within the trial's bracket), so that configurations are proposed from the most
+// faithful evidence available (FidelitySamplerView).
 void InstallFidelityView(Study& study, const FidelityOptions& fidelity) {
-  study.SetSamplerViewProvider([fidelity](const Study& s, const FrozenTrial&) -> Result<TrialFilter> {
+  study.SetSamplerViewProvider([fidelity](const Study& s, const FrozenTrial& trial) -> Result<TrialFilter> {
     DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, s.storage().GetAllTrials(s.id()));
     std::set<std::string> names;
     for (const FrozenTrial& t : trials) {
       for (const auto& [name, d] : t.distributions) names.insert(name);
     }
-    const int level = FidelityModelLevel(trials, fidelity, static_cast<int>(names.size()));
-    return TrialFilter([level](const FrozenTrial& t) { return FidelityLevelOf(t) == level; });
+    return FidelitySamplerView(trials, fidelity, static_cast<int>(names.size()), trial);
   });
 }
 
 }  // namespace
+
+// How often a worker whose budget is spent looks again at the trials other workers still run.
+constexpr std::chrono::duration<double> kLingerPoll{1.0};
 
 Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const WorkerLoopOptions& options) {
   DIAL_RETURN_IF_ERROR(options.Validate());
@@ -136,6 +216,10 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
   if (options.fidelity) {
     DIAL_RETURN_IF_ERROR(options.fidelity->Validate());
     InstallFidelityView(study, *options.fidelity);
+  }
+  if (options.pbt) {
+    if (options.fidelity) return InvalidArgument("pbt: a PBT study cannot also have fidelity levels");
+    DIAL_RETURN_IF_ERROR(options.pbt->Validate());
   }
   auto stopped = [&] { return options.stop_flag != nullptr && options.stop_flag->load(); };
   for (int64_t done = 0;; ++done) {
@@ -153,15 +237,34 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
                           FailStaleTrials(study.storage(), study.id(), options.grace_period, options.retry));
     if (!stale.empty() && options.on_stale_trials_failed) options.on_stale_trials_failed(stale);
 
-    Result<std::unique_ptr<Trial>> asked =
-        options.fidelity ? NextFidelityTrial(study, options) : NextTrial(study, options);
+    // Taken before the trial is asked for, so that a trial never waits RUNNING for resources; given back when
+    // this iteration ends (the trial told, the budget spent, or an error).
+    std::unique_ptr<ResourceLease> lease;
+    if (options.resources != nullptr) {
+      DIAL_ASSIGN_OR_RETURN(lease, options.resources->Acquire(options.stop_flag));
+      if (lease == nullptr) return Cancelled("interrupted");
+    }
+    Result<std::unique_ptr<Trial>> asked = options.fidelity ? NextFidelityTrial(study, options)
+                                           : options.pbt    ? NextPbtTrial(study, options)
+                                                            : NextTrial(study, options);
     if (!asked.ok()) {
       if (asked.status().code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
       return asked.status();
     }
-    if (*asked == nullptr) break;  // the study's budget is spent
+    if (*asked == nullptr) {
+      // The study's budget is spent (or its schedule done). Other workers' trials may still run: stay while one
+      // beats, failing it here (and running its retry) if its worker dies, so that no trial is left RUNNING.
+      if (stopped()) break;
+      DIAL_ASSIGN_OR_RETURN(bool beating, AnyTrialBeating(study.storage(), study.id()));
+      if (!beating) break;
+      lease.reset();
+      std::this_thread::sleep_for(std::min<std::chrono::duration<double>>(options.heartbeat_interval, kLingerPoll));
+      --done;  // this pass ran no trial
+      continue;
+    }
     std::unique_ptr<Trial> trial = std::move(asked).value();
     DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(std::string(kWorkerAttr), identity));
+    if (lease != nullptr) DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(kResourcesAttr, lease->grant().ToJson()));
 
     Result<std::vector<double>> result = Internal("the objective did not run");
     {

@@ -9,10 +9,12 @@
 #include <optional>
 
 #include "dial/fidelity.h"
+#include "dial/pbt.h"
 #include "dial/status.h"
 #include "dial/stopper.h"
 #include "dial/study.h"
 #include "exec/heartbeat.h"
+#include "exec/resources.h"
 
 namespace dial {
 
@@ -43,6 +45,15 @@ struct WorkerLoopOptions {
   std::optional<FidelityOptions> fidelity;
   // How long a worker waits before looking again when the schedule needs trials that others are running.
   std::chrono::duration<double> fidelity_poll_interval{0.5};
+  // A population-based-training study (include/dial/pbt.h, docs/pbt.md): new members until population_size, then
+  // each member's next segment (exploit/explore or continue) enqueued once its generation ranks it, claimed once in
+  // storage; waits (fidelity_poll_interval) while that needs running segments. Ends when every member has run its
+  // last segment. Not combined with `fidelity`.
+  std::optional<PbtOptions> pbt;
+  // resources_per_trial (exec/resources.h): before each trial is taken the worker waits (honouring stop_flag) until
+  // the ledger grants the trial's resources; the grant is recorded as trial system attr dial:resources and given back
+  // when the trial ends, however it ends. nullptr: trials need nothing. Not owned.
+  ResourceLedger* resources = nullptr;
 
   // InvalidArgument naming the option: non-positive counts or durations, a grace period not above the interval.
   Status Validate() const;

@@ -5,7 +5,9 @@
 // pruner sees real learning curves) and the final metrics.
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <cmath>
 #include <filesystem>
 
 #include "cli.h"
@@ -18,12 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kAsrBuiltin = "asr";
-
-std::string SelfExecutable() {
-  char path[PATH_MAX + 1] = {};
-  const ssize_t n = readlink("/proc/self/exe", path, PATH_MAX);
-  return n > 0 ? std::string(path, static_cast<size_t>(n)) : std::string("/proc/self/exe");
-}
 
 // The values a searched parameter can take that are worth checking against the trainer's keys: every choice of a
 // categorical, both ends of a range.
@@ -57,6 +53,11 @@ Status MakeAsrCommand(const Json& keys, StudyConfig& config, CommandObjectiveOpt
   }
   Json base = keys;
   base["data"] = data.string();
+  // The trainer's threads follow resources_per_trial.cpus unless the study sets num_threads (a fixed or searched
+  // num_threads still wins: the params file is read after --set).
+  if (!base.contains("num_threads") && config.resources_per_trial && config.resources_per_trial->cpus) {
+    base["num_threads"] = std::max<int64_t>(1, static_cast<int64_t>(std::floor(*config.resources_per_trial->cpus)));
+  }
   DIAL_RETURN_IF_ERROR(Check(base, "objective"));
   for (const auto& [name, value] : config.fixed) {
     Json probe = base;

@@ -46,7 +46,22 @@ Command AddDashboardCommand(CLI::App& app);
 Command AddCorrelateCommand(CLI::App& app);
 // Registers `objective: {builtin: asr, ...}` (asr_objective.cc) for study files read by tune and worker.
 void RegisterAsrObjective();
+// `dial train` (train.cc) lives in its own program, dial-train, the only one that links libtorch: `dial` itself
+// starts in milliseconds instead of loading libtorch (about a second of CPU) for every command.
 Command AddTrainCommand(CLI::App& app);
+// The name of the trainer program, found next to `dial`.
+inline constexpr const char* kTrainProgram = "dial-train";
+// In `dial`: replaces this process with dial-train given the same arguments (`dial train ARGS` → `dial-train train
+// ARGS`); returns only on failure, with the exit code after printing why.
+int ExecTrainProgram(int argc, char** argv);
+// `dial`'s placeholder for `train` in its help and its list of commands (the word never reaches it: main execs).
+Command AddTrainPlaceholder(CLI::App& app);
+
+// The path of the running program (/proc/self/exe resolved).
+std::string SelfExecutable();
+// Parses the command line for `commands` registered on `app` and runs the chosen one, turning every failure into one
+// line on stderr and an exit code (`program` names the tool in those lines).
+int RunCommandLine(CLI::App& app, const std::vector<Command>& commands, int argc, char** argv);
 // `dial corpus` with its `check` subcommand (tools/dial/corpus.cc); it also adds `synth` below.
 Command AddCorpusCommand(CLI::App& app);
 // `dial corpus synth`, added under the `corpus` command (tools/dial/corpus_synth.cc).

@@ -94,6 +94,18 @@ StudyBest ReadStudyBest(const Study& study, bool pareto) {
   return BestOf(*complete, study.directions(), pareto);
 }
 
+// Whether `trial` may be the study's best, given `known`, the study's best as read earlier. COMPLETE trials never
+// change, so the best only improves: a trial worse than one already stored (or as good with a higher number) is not
+// the best, and reading every COMPLETE trial to find that out (O(trials) per trial, O(trials²) over a study of many
+// workers) is skipped.
+bool MayBeStudyBest(const FrozenTrial& trial, const StudyBest& known, const std::vector<StudyDirection>& directions) {
+  if (directions.size() != 1 || trial.state != TrialState::kComplete || trial.values.size() != 1) return false;
+  if (!known.value) return true;
+  const double value = trial.values[0];
+  const bool worse = directions[0] == StudyDirection::kMinimize ? value > *known.value : value < *known.value;
+  return !worse && !(value == *known.value && trial.number > known.number);
+}
+
 // What the status line shows of a run.
 struct StatusCounts {
   int64_t done = 0;  // finished, in any state
@@ -397,6 +409,8 @@ WorkerLoopOptions LoopOptions(const RunRequest& request) {
   options.stop_flag = &g_stop;
   options.stoppers = config.stoppers;
   options.fidelity = config.fidelity;
+  options.pbt = config.pbt;
+  if (options.pbt && config.seed) options.pbt->seed = *config.seed;  // --seed overrides the file's, for explore too
   return options;
 }
 
@@ -440,17 +454,39 @@ int RunInProcess(const RunRequest& request) {
     Result<int64_t> held = study.storage().GetNTrials(study.id());
     if (held.ok()) total = std::max<int64_t>(0, request.config->fidelity->TotalTrials() - *held);
   }
+  if (!total && request.config->pbt) {
+    // PBT plans population_size × generations segments.
+    Result<int64_t> held = study.storage().GetNTrials(study.id());
+    if (held.ok()) total = std::max<int64_t>(0, request.config->pbt->TotalTrials() - *held);
+  }
   if (!tty && !request.child) PrintHeader(request, total);
-  Progress progress(tty, total, study.is_multi_objective(), ReadStudyBest(study, tty));
+  StudyBest known_best = ReadStudyBest(study, tty);
+  Progress progress(tty, total, study.is_multi_objective(), known_best);
   WorkerLoopOptions options = LoopOptions(request);
-  options.on_trial_finished = [&progress, tty](Study& study, const FrozenTrial& trial) {
-    progress.TrialFinished(trial, ReadStudyBest(study, tty));
+  options.on_trial_finished = [&progress, &known_best, tty](Study& study, const FrozenTrial& trial) {
+    // On a terminal the status line shows the study's best, read each time; elsewhere the best only decides the
+    // (best so far) mark, so it is read only when the trial may earn it.
+    StudyBest best;
+    if (tty || MayBeStudyBest(trial, known_best, study.directions())) {
+      best = ReadStudyBest(study, tty);
+      if (best.value) known_best = best;
+    }
+    progress.TrialFinished(trial, best);
   };
   options.on_stale_trials_failed = [&progress](const std::vector<int64_t>& numbers) {
     progress.Print(StaleText(numbers));
   };
   std::optional<StopDecision> stopped_by;
   options.on_stopped = [&stopped_by](const StopDecision& decision) { stopped_by = decision; };
+  std::unique_ptr<ResourceLedger> ledger;
+  if (request.config->resources_per_trial && request.inventory) {
+    const ResourcesPerTrial& r = *request.config->resources_per_trial;
+    Result<std::unique_ptr<ResourceLedger>> opened =
+        ResourceLedger::Open(*request.inventory, ResourceRequest::FromNumbers(r.cpus, r.gpus, r.memory_gb));
+    if (!opened.ok()) return ReportError(opened.status());
+    ledger = std::move(opened).value();
+    options.resources = ledger.get();
+  }
   progress.Start();
   Status status = RunWorkerLoop(study, *objective, options);
   progress.Finish();
@@ -553,6 +589,13 @@ int RunPool(const RunRequest& request) {
   if (request.seed_override) {
     pool.worker_argv.insert(pool.worker_argv.end(), {"--seed", std::to_string(*request.seed_override)});
   }
+  // The workers detect the rest of the inventory themselves (same host, same environment).
+  const InventoryOverrides& flags = request.inventory_flags;
+  if (flags.gpus) pool.worker_argv.insert(pool.worker_argv.end(), {"--gpus", *flags.gpus});
+  if (flags.cpus) pool.worker_argv.insert(pool.worker_argv.end(), {"--cpus", FormatFloatForYaml(*flags.cpus)});
+  if (flags.memory_gb) {
+    pool.worker_argv.insert(pool.worker_argv.end(), {"--memory-gb", FormatFloatForYaml(*flags.memory_gb)});
+  }
   pool.storage = study.shared_storage();
   pool.study_id = study.id();
   pool.retry.max_retries = config.max_retries;
@@ -599,6 +642,32 @@ int RunPool(const RunRequest& request) {
 }  // namespace
 
 const std::atomic<bool>* StopFlag() { return &g_stop; }
+
+Result<std::optional<HostInventory>> CheckTrialResources(const StudyConfig& config, const InventoryOverrides& flags) {
+  if (!config.resources_per_trial) return std::optional<HostInventory>();
+  const ResourcesPerTrial& r = *config.resources_per_trial;
+  DIAL_ASSIGN_OR_RETURN(HostInventory inventory, DetectHostInventory(flags));
+  auto where = [&config, &r](const std::string& key) {
+    auto it = r.key_lines.find(key);
+    return config.source + ":" + std::to_string(it != r.key_lines.end() ? it->second : r.line) + ": ";
+  };
+  DIAL_RETURN_IF_ERROR(CheckRequestFits(ResourceRequest::FromNumbers(r.cpus, r.gpus, r.memory_gb), inventory, where));
+  return std::optional<HostInventory>(std::move(inventory));
+}
+
+void AddInventoryFlags(CLI::App& sub, InventoryOverrides& flags) {
+  sub.add_option_function<std::string>(
+      "--gpus", [&flags](const std::string& v) { flags.gpus = v; },
+      "GPUs of this host for resources_per_trial, e.g. 0,1 or none (default: $DIAL_GPUS, else "
+      "$CUDA_VISIBLE_DEVICES, else nvidia-smi's)");
+  sub.add_option_function<double>(
+      "--cpus", [&flags](double v) { flags.cpus = v; },
+      "CPUs of this host for resources_per_trial (default: $DIAL_CPUS, else the CPUs this process may run on)");
+  sub.add_option_function<double>(
+      "--memory-gb", [&flags](double v) { flags.memory_gb = v; },
+      "Memory of this host in GB for resources_per_trial (default: $DIAL_MEMORY_GB, else /proc/meminfo or the "
+      "cgroup's limit)");
+}
 
 void InstallStopHandlers() {
   struct sigaction action {};

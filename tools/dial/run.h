@@ -2,6 +2,7 @@
 // set, the progress display, one in-process worker loop, or a pool of `dial worker` child processes.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "dial/study.h"
 #include "dial/study_config.h"
+#include "exec/resources.h"
 
 namespace dial::cli {
 
@@ -32,7 +34,18 @@ struct RunRequest {
   std::string config_path;
   std::string sampler_override;
   std::optional<uint64_t> seed_override;
+  // resources_per_trial: the host's inventory (CheckTrialResources), and the flags that configured it, which a pool
+  // passes on to its workers.
+  std::optional<HostInventory> inventory;
+  InventoryOverrides inventory_flags;
 };
+
+// The host's inventory for a study file with resources_per_trial (nullopt without it), after checking that one
+// trial fits in it at all: InvalidArgument naming the file, the line, the key, the need and the inventory's source.
+Result<std::optional<HostInventory>> CheckTrialResources(const StudyConfig& config, const InventoryOverrides& flags);
+
+// Adds --gpus, --cpus and --memory-gb (a configured inventory) to a subcommand.
+void AddInventoryFlags(CLI::App& sub, InventoryOverrides& flags);
 
 // Runs the trials and prints progress; returns the exit code (0, 1, or 130 when interrupted, after one line on
 // stderr that says so).

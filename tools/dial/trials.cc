@@ -1,10 +1,14 @@
-// `dial trials --study S --format table|csv|json`: a study's trials. The JSON form uses Optuna's field names.
+// `dial trials --study S --format table|csv|json`: a study's trials. The JSON form uses Optuna's field names. A
+// population-based-training study also shows each segment's lineage (member, generation, steps, which trial it
+// continued or exploited, which params explore changed).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <set>
 
 #include "cli.h"
+#include "dial/pbt.h"
 
 namespace dial::cli {
 namespace {
@@ -28,6 +32,37 @@ std::string FailReason(const FrozenTrial& t) {
   auto it = t.system_attrs.find(std::string(kFailReasonAttr));
   if (it == t.system_attrs.end() || !it->second.is_string()) return "";
   return it->second.get<std::string>();
+}
+
+std::string AttrText(const FrozenTrial& t, std::string_view key) {
+  auto it = t.system_attrs.find(std::string(key));
+  if (it == t.system_attrs.end() || it->second.is_null()) return "";
+  return it->second.is_string() ? it->second.get<std::string>() : it->second.dump();
+}
+
+// "exploited #5" after an exploit, "continued #2" otherwise, "" for generation 0 (the sampler's).
+std::string PbtLineage(const FrozenTrial& t) {
+  if (const std::string exploited = AttrText(t, kPbtExploitedAttr); !exploited.empty()) {
+    return "exploited #" + exploited + " (after #" + AttrText(t, kPbtParentAttr) + ")";
+  }
+  if (const std::string parent = AttrText(t, kPbtParentAttr); !parent.empty()) return "continued #" + parent;
+  return "";
+}
+
+// "lr 0.01→0.012 (*1.2), dropout 0.1→0.3 (resample)".
+std::string PbtExplored(const FrozenTrial& t) {
+  auto it = t.system_attrs.find(std::string(kPbtExploredAttr));
+  if (it == t.system_attrs.end() || !it->second.is_object()) return "";
+  std::string out;
+  auto value_text = [](const Json& v) {
+    return v.is_number_float() ? FormatShort(v.get<double>()) : (v.is_string() ? v.get<std::string>() : v.dump());
+  };
+  for (const auto& [name, change] : it->second.items()) {
+    if (!change.is_object()) continue;
+    out += (out.empty() ? "" : ", ") + name + " " + value_text(change.value("from", Json())) + "→" +
+           value_text(change.value("to", Json())) + " (" + change.value("how", std::string()) + ")";
+  }
+  return out;
 }
 
 OrderedJson TrialToJson(const FrozenTrial& t) {
@@ -90,6 +125,14 @@ int RunTrials(const TrialsArgs& args) {
   }
   headers.push_back(csv ? "duration_s" : "duration");
   for (const std::string& p : param_names) headers.push_back(csv ? "params_" + p : p);
+  const bool pbt = std::any_of(trials->begin(), trials->end(), [](const FrozenTrial& t) {
+    return t.system_attrs.count(std::string(kPbtGenerationAttr)) != 0;
+  });
+  if (pbt) {
+    for (const char* h : {"member", "generation", "steps", "lineage", "explored"}) {
+      headers.push_back(csv ? std::string("pbt_") + h : std::string(h));
+    }
+  }
   headers.push_back(csv ? "fail_reason" : "note");
 
   std::vector<std::vector<std::string>> rows;
@@ -120,6 +163,14 @@ int RunTrials(const TrialsArgs& args) {
       } else {
         row.push_back(ParamValueToString(it->second));
       }
+    }
+    if (pbt) {
+      row.push_back(AttrText(t, kPbtMemberAttr));
+      row.push_back(AttrText(t, kPbtGenerationAttr));
+      const std::string start = AttrText(t, kPbtStartStepAttr);
+      row.push_back(start.empty() ? "" : start + ".." + AttrText(t, kPbtEndStepAttr));
+      row.push_back(PbtLineage(t));
+      row.push_back(PbtExplored(t));
     }
     std::string note = FailReason(t);
     if (t.state == TrialState::kPruned) {

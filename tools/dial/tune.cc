@@ -27,6 +27,7 @@ struct TuneArgs {
   CLI::Option* n_trials_opt = nullptr;
   CLI::Option* timeout_opt = nullptr;
   CLI::Option* seed_opt = nullptr;
+  InventoryOverrides inventory;
 };
 
 std::string DirectionsText(const std::vector<StudyDirection>& directions) {
@@ -94,6 +95,11 @@ int RunTune(const TuneArgs& args) {
   if (!components.ok()) {
     return ReportError(components.WithContext(args.sampler.empty() ? config.source : "--sampler " + args.sampler));
   }
+  // A trial that needs more than this host has could never start here. --create-only runs no trial: the workers
+  // check their own hosts (a fleet's study is often created where there is no GPU).
+  Result<std::optional<HostInventory>> inventory = std::optional<HostInventory>();
+  if (!args.create_only) inventory = CheckTrialResources(config, args.inventory);
+  if (!inventory.ok()) return ReportError(inventory.status());
   if (args.check) {
     // Everything above validated the file, its objective (a built-in checks its data and keys) and its sampler
     // and pruner; nothing is opened or written.
@@ -167,6 +173,8 @@ int RunTune(const TuneArgs& args) {
   request.config_path = args.config;
   request.sampler_override = args.sampler;
   if (args.seed_opt->count() > 0) request.seed_override = args.seed;
+  request.inventory = *inventory;
+  request.inventory_flags = args.inventory;
   return RunTrials(request);
 }
 
@@ -191,6 +199,7 @@ Command AddTuneCommand(CLI::App& app) {
   args->n_jobs_opt = sub->add_option("--n-jobs,-j", args->n_jobs,
                                      "Trials at once, each in its own worker process (default: the study file's "
                                      "n_jobs, else 1)");
+  AddInventoryFlags(*sub, args->inventory);
   return {sub, [args] { return RunTune(*args); }};
 }
 

@@ -30,6 +30,7 @@ struct WorkerArgs {
   uint64_t seed = 0;
   CLI::Option* seed_opt = nullptr;
   bool child = false;
+  InventoryOverrides inventory;
 };
 
 // The study file the worker follows: --config when given, else the text stored in the study at its creation.
@@ -73,6 +74,8 @@ int RunWorker(const WorkerArgs& args) {
   }
   Status components = internal::CheckSamplerAndPruner(config);
   if (!components.ok()) return ReportError(components.WithContext(config.source));
+  Result<std::optional<HostInventory>> inventory = CheckTrialResources(config, args.inventory);
+  if (!inventory.ok()) return ReportError(inventory.status());
 
   StudyOptions options;
   options.study_name = args.study;
@@ -103,6 +106,8 @@ int RunWorker(const WorkerArgs& args) {
   request.config_path = args.config;
   request.sampler_override = args.sampler;
   if (args.seed_opt->count() > 0) request.seed_override = args.seed;
+  request.inventory = *inventory;
+  request.inventory_flags = args.inventory;
   return RunTrials(request);
 }
 
@@ -124,6 +129,7 @@ Command AddWorkerCommand(CLI::App& app) {
   sub->add_option("--sampler", args->sampler)->group("");
   args->seed_opt = sub->add_option("--seed", args->seed)->group("");
   sub->add_flag("--child", args->child)->group("");
+  AddInventoryFlags(*sub, args->inventory);
   return {sub, [args] { return RunWorker(*args); }};
 }
 

@@ -12,6 +12,11 @@ namespace {
 // fraction so that workers that collided do not collide again in lockstep.
 constexpr std::chrono::microseconds kFirstBackoff{500};
 constexpr std::chrono::microseconds kMaxBackoff{100'000};
+// Sleeps of the busy handler while another connection holds the lock: double from the first to the cap, jittered.
+// A dial transaction holds the write lock for ~0.1 ms; SQLite's own handler (sqlite3_busy_timeout) sleeps 1, 2, 5,
+// 10, ... 100 ms between tries, so with many processes writing, every waiter sleeps while the file sits unlocked.
+constexpr std::chrono::microseconds kFirstBusySleep{50};
+constexpr std::chrono::microseconds kMaxBusySleep{2'000};
 
 bool IsBusy(int rc) {
   int primary = rc & 0xff;
@@ -116,6 +121,24 @@ Result<Statement> Database::Prepare(const std::string& sql) {
 Status Database::RunCached(const char* sql) {
   DIAL_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
   return stmt.Run();
+}
+
+void Database::SetBusyTimeout(std::chrono::milliseconds timeout) {
+  busy_timeout_ = timeout;
+  sqlite3_busy_handler(db_, timeout.count() > 0 ? &Database::OnBusy : nullptr, this);
+}
+
+int Database::OnBusy(void* self, int attempts) {
+  auto* db = static_cast<Database*>(self);
+  const auto now = std::chrono::steady_clock::now();
+  if (attempts == 0) db->busy_since_ = now;
+  if (now - db->busy_since_ >= db->busy_timeout_) return 0;  // give up: the statement returns SQLITE_BUSY
+  static thread_local std::minstd_rand jitter{std::random_device{}()};
+  const std::chrono::microseconds cap =
+      std::min(kFirstBusySleep * (int64_t{1} << std::min(attempts, 10)), kMaxBusySleep);
+  std::uniform_int_distribution<int64_t> fraction(cap.count() / 2, cap.count());
+  std::this_thread::sleep_for(std::chrono::microseconds(fraction(jitter)));
+  return 1;  // try again
 }
 
 Status Database::WriteTransaction(const std::function<Status()>& body) {

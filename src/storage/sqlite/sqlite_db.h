@@ -84,16 +84,23 @@ class Database {
   Status ReadTransaction(const std::function<Status()>& body);
 
   void set_retry_deadline(std::chrono::milliseconds d) { retry_deadline_ = d; }
+  // How long a statement waits for another connection's lock before it fails with SQLITE_BUSY: tries again after
+  // short jittered sleeps (OnBusy), not SQLite's own 1 to 100 ms steps.
+  void SetBusyTimeout(std::chrono::milliseconds timeout);
 
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status RunTransaction(const char* begin_sql, const std::function<Status()>& body);
   Status RunCached(const char* sql);
+  // sqlite3_busy_handler callback: `attempts` is how many times it was called for this lock (0 the first time).
+  static int OnBusy(void* self, int attempts);
 
   sqlite3* db_;
   std::string path_;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
   std::chrono::milliseconds retry_deadline_{std::chrono::minutes(2)};
+  std::chrono::milliseconds busy_timeout_{0};
+  std::chrono::steady_clock::time_point busy_since_;  // when the current wait for a lock began
 };
 
 }  // namespace dial::sqlite

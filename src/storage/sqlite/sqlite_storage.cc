@@ -890,7 +890,7 @@ Result<std::unique_ptr<Storage>> OpenSqlite(const SqliteStorageOptions& options,
   if (existed) {
     // Inspect read-only first: a database of another schema must come out of this byte-for-byte unchanged.
     DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Database> ro, Database::Open(path, SQLITE_OPEN_READONLY));
-    sqlite3_busy_timeout(ro->handle(), static_cast<int>(options.busy_timeout.count()));
+    ro->SetBusyTimeout(options.busy_timeout);
     DIAL_RETURN_IF_ERROR(sqlite::InspectSchema(*ro).status());
   } else if (::access(folder.c_str(), W_OK) != 0) {
     return IoError("cannot create sqlite database '" + path + "': folder '" + folder +
@@ -899,7 +899,7 @@ Result<std::unique_ptr<Storage>> OpenSqlite(const SqliteStorageOptions& options,
   *created_file = !existed;
   DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   db->set_retry_deadline(options.retry_deadline);
-  sqlite3_busy_timeout(db->handle(), static_cast<int>(options.busy_timeout.count()));
+  db->SetBusyTimeout(options.busy_timeout);
   // WAL lets readers run beside the one writer and makes a commit one append to the log.
   DIAL_RETURN_IF_ERROR(ExecWithRetry(*db, "PRAGMA journal_mode = WAL", options.retry_deadline));
   DIAL_RETURN_IF_ERROR(
