@@ -30,9 +30,9 @@ int ExecTrainProgram(int argc, char** argv) {
   args.push_back(nullptr);
   execv(trainer.c_str(), args.data());
   const int error = errno;
-  std::cerr << "dial: error: dial train runs the trainer program " << trainer << ", which could not be started: "
-            << std::strerror(error) << " (it is built with dial: cmake --build BUILD --target dial_train)"
-            << std::endl;
+  std::cerr << "dial: error: dial train runs the trainer program " << trainer
+            << ", which could not be started: " << std::strerror(error)
+            << " (it is built with dial: cmake --build BUILD --target dial_train)" << std::endl;
   return kExitFailure;
 }
 

@@ -34,8 +34,6 @@ static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set from
 
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
-// The program a pool starts its workers from: this very binary.
-constexpr const char* kSelfExecutable = "/proc/self/exe";
 // How much longer than a command trial's own SIGTERM→SIGKILL grace a stopping worker gets before it is killed:
 // time to store the failed trial after its trainer ended.
 constexpr double kWorkerStopMarginSeconds = 5.0;
@@ -569,7 +567,7 @@ int RunPool(const RunRequest& request) {
 
   WorkerPoolOptions pool;
   pool.n_workers = request.n_jobs;
-  pool.executable = kSelfExecutable;
+  pool.executable = SelfExecutable();  // the workers run this very binary
   pool.worker_argv = {"dial",     "worker", "--storage", request.storage_url, "--study", study.name(),
                       "--n-jobs", "1",      "--child"};
   if (!request.config_path.empty()) {
