@@ -7,10 +7,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -349,6 +352,84 @@ TEST_F(PostgresStorageTest, ServerGoneIsUnavailableNamingTheServer) {
   ASSERT_OK(RunSql(server_, "ALTER DATABASE \"" + db + "\" ALLOW_CONNECTIONS true").status());
   ASSERT_OK_AND_ASSIGN(TrialId tid, storage->CreateNewTrial(id));
   EXPECT_EQ(storage->GetTrial(tid)->number, 0);
+}
+
+// A worker that stops inside a transaction (its host's link cut, its process frozen) holding a trial's row lock: the
+// server ends its session after abandoned_transaction_timeout, so the workers failing that trial are not held for
+// the hours the server's TCP keepalive would take. Frozen here with SIGSTOP while it beats a trial's heartbeat,
+// caught the moment it holds the lock (a NOWAIT probe is refused).
+class FrozenWorker {
+ public:
+  // Forks a process that opens `url` with `timeout` and records heartbeats for `trial` without pause.
+  FrozenWorker(const std::string& url, std::chrono::milliseconds timeout, TrialId trial) : trial_(trial) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      PostgresStorageOptions options;
+      options.url = url;
+      options.abandoned_transaction_timeout = timeout;
+      Result<std::unique_ptr<Storage>> storage = NewPostgresStorage(options);
+      if (!storage.ok()) _exit(2);
+      while ((*storage)->RecordHeartbeat(trial).ok()) {
+      }
+      _exit(3);
+    }
+  }
+  ~FrozenWorker() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+
+  // Stops the process until it is caught holding the trial's lock; false if it never is (in 500 tries).
+  bool FreezeHoldingTheLock(const std::string& url) {
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      kill(pid_, SIGSTOP);
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));  // a statement in flight finishes on the server
+      if (!Probe(url).ok()) return true;
+      kill(pid_, SIGCONT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2 + attempt % 7));
+    }
+    return false;
+  }
+
+  // Tries to lock the trial's row at once: an IoError ("could not obtain lock") while another session holds it.
+  Status Probe(const std::string& url) const {
+    return RunSql(url, "SELECT 1 FROM trials WHERE trial_id = " + std::to_string(trial_) + " FOR UPDATE NOWAIT")
+        .status();
+  }
+
+ private:
+  TrialId trial_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(PostgresStorageTest, ASessionFrozenInsideATransactionLosesItsLocksAfterTheTimeout) {
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(url_));
+  ASSERT_OK_AND_ASSIGN(StudyId id, storage->CreateNewStudy(kMinimize, "s"));
+  ASSERT_OK_AND_ASSIGN(TrialId tid, storage->CreateNewTrial(id));
+  FrozenWorker frozen(url_, std::chrono::milliseconds(1000), tid);
+  ASSERT_TRUE(frozen.FreezeHoldingTheLock(url_));
+  EXPECT_THAT(frozen.Probe(url_).message(), HasSubstr("could not obtain lock"));
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_OK(RunSql(url_, "SET lock_timeout = '20s'; SELECT 1 FROM trials WHERE trial_id = " + std::to_string(tid) +
+                             " FOR UPDATE")
+                .status());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+  // The trial can be failed, as a live worker fails a stale one.
+  ASSERT_OK(storage->SetTrialStateValues(tid, TrialState::kFail).status());
+  EXPECT_EQ(storage->GetTrial(tid)->state, TrialState::kFail);
+}
+
+TEST_F(PostgresStorageTest, AnIdleInTransactionTimeoutTheUrlSetsIsKept) {
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(url_));
+  ASSERT_OK_AND_ASSIGN(StudyId id, storage->CreateNewStudy(kMinimize, "s"));
+  ASSERT_OK_AND_ASSIGN(TrialId tid, storage->CreateNewTrial(id));
+  // Ten minutes from the URL: dial's one second must not replace it.
+  FrozenWorker frozen(url_ + "?options=-c%20idle_in_transaction_session_timeout%3D600000",
+                      std::chrono::milliseconds(1000), tid);
+  ASSERT_TRUE(frozen.FreezeHoldingTheLock(url_));
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_THAT(frozen.Probe(url_).message(), HasSubstr("could not obtain lock"));
 }
 
 // Storages opened separately (as separate processes would) on one database: their own connections race.

@@ -148,7 +148,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const ConnectionConfig& con
   }
   PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
   std::unique_ptr<Connection> out(new Connection(conn, config));
-  DIAL_RETURN_IF_ERROR(out->Exec(kSessionSettings));
+  DIAL_RETURN_IF_ERROR(out->ApplySessionSettings());
   return out;
 }
 
@@ -215,7 +215,20 @@ Status Connection::Reconnect() {
                        "): " + config_.Scrub(Trim(PQerrorMessage(conn_))));
   }
   PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
-  return Exec(kSessionSettings);
+  return ApplySessionSettings();
+}
+
+Status Connection::ApplySessionSettings() {
+  DIAL_RETURN_IF_ERROR(Exec(kSessionSettings));
+  if (config_.abandoned_transaction_timeout.count() <= 0) return Status::Ok();
+  // A client that vanishes inside a transaction (its host's link cut, its process frozen) would otherwise keep its
+  // row locks until the server's TCP keepalive gives up on it, hours by default: a stale trial's heartbeat lock
+  // would then block every worker that tries to fail that trial. A value the server or the URL set is kept.
+  return Query(
+             "SELECT set_config('idle_in_transaction_session_timeout', $1, false) WHERE "
+             "current_setting('idle_in_transaction_session_timeout') = '0'",
+             Params().Add(std::to_string(config_.abandoned_transaction_timeout.count())))
+      .status();
 }
 
 Status Connection::Transaction(TransactionKind kind, const std::function<Status()>& body) {

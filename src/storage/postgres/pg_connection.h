@@ -29,6 +29,8 @@ struct ConnectionConfig {
   std::string display_url;
   // Text that must never reach a message (the password, the URL as given); libpq may echo it in its errors.
   std::vector<std::string> secrets;
+  // idle_in_transaction_session_timeout for each session where the server and the URL set none (0: leave it).
+  std::chrono::milliseconds abandoned_transaction_timeout{0};
 
   // `message` with every secret replaced by the masked URL or "***".
   std::string Scrub(std::string message) const;
@@ -120,6 +122,8 @@ class Connection {
   // Turns a failed result (or a null one) into a Status and records its kind.
   Status Failure(const PGresult* result, std::string_view what);
   Status Reconnect();
+  // dial's session settings (kSessionSettings) and the configured abandoned-transaction timeout.
+  Status ApplySessionSettings();
 
   PGconn* conn_;
   ConnectionConfig config_;

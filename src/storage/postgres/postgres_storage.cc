@@ -914,6 +914,7 @@ Result<ConnectionConfig> MakeConnectionConfig(const PostgresStorageOptions& opti
   PQconninfoFree(parsed);
   if (!has_timeout) config.keywords.emplace_back("connect_timeout", std::to_string(options.connect_timeout.count()));
   config.keywords.emplace_back("fallback_application_name", kApplicationName);
+  config.abandoned_transaction_timeout = options.abandoned_transaction_timeout;
   return config;
 }
 
@@ -927,6 +928,9 @@ Status PostgresStorageOptions::Validate() const {
   }
   if (retry_deadline.count() < 0) return InvalidArgument("postgres storage: retry_deadline is negative");
   if (connect_timeout.count() < 1) return InvalidArgument("postgres storage: connect_timeout must be at least 1 s");
+  if (abandoned_transaction_timeout.count() < 0) {
+    return InvalidArgument("postgres storage: abandoned_transaction_timeout is negative");
+  }
   return Status::Ok();
 }
 

@@ -25,6 +25,11 @@ struct PostgresStorageOptions {
   std::chrono::milliseconds retry_deadline{120'000};
   // How long a connection attempt waits for the server, unless the URL sets connect_timeout.
   std::chrono::seconds connect_timeout{10};
+  // How long the server lets one of this storage's sessions sit idle inside a transaction before it ends the session
+  // (PostgreSQL's idle_in_transaction_session_timeout), unless the server or the URL (`options=-c...`) sets one:
+  // a worker whose host drops off the network mid-transaction must not hold its row locks for hours. 0: leave it.
+  // dial's transactions never wait on anything but the server between their statements.
+  std::chrono::milliseconds abandoned_transaction_timeout{20'000};
 
   Status Validate() const;
 };
