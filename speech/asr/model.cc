@@ -1,4 +1,4 @@
-// The ASR model: conv2d subsampling (ESPnet/WeNet), LSTM/GRU/Transformer/Conformer encoders, a CTC head and
+// The ASR model: conv2d subsampling (ESPnet/WeNet), LSTM/GRU/Transformer/Conformer/TDNN encoders, a CTC head and
 // an optional Transformer attention decoder. Layouts and defaults follow WeNet's pre-norm encoders; where dial
 // differs (masking inside the conv module, DeepNorm/ReZero) the comment says why. See docs/asr-model.md.
 #include "speech/asr/model.h"
@@ -345,6 +345,48 @@ class RnnEncoder : public Encoder {
   torch::nn::Dropout dropout_{nullptr};
 };
 
+// Time-delay network (Kaldi's TDNN; icefall's yesno and early Kaldi recipes): num_layers 1-D convolutions of d_model
+// channels over time, kernel conv_kernel_size, dilation 1, 2, 4, 8, 1, 2, ... ('same' padding), each followed by
+// ReLU, the conv_norm normalisation and dropout. No attention and no recurrence: the cheapest encoder, enough for
+// small vocabularies. Padded frames are zeroed before every convolution, so the valid frames see what they see at
+// the edge of an unpadded utterance.
+class TdnnEncoder : public Encoder {
+ public:
+  explicit TdnnEncoder(const AsrModelOptions& o) : batch_norm_(o.conv_norm == "batch_norm") {
+    for (int i = 0; i < o.num_layers; ++i) {
+      const int dilation = 1 << (i % 4);
+      const std::string n = std::to_string(i);
+      convs_.push_back(register_module(
+          "conv" + n, torch::nn::Conv1d(torch::nn::Conv1dOptions(o.d_model, o.d_model, o.conv_kernel_size)
+                                            .dilation(dilation)
+                                            .padding(dilation * (o.conv_kernel_size - 1) / 2))));
+      if (batch_norm_) {
+        bns_.push_back(register_module("norm" + n, torch::nn::BatchNorm1d(o.d_model)));
+      } else {
+        lns_.push_back(register_module("norm" + n, torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model}))));
+      }
+    }
+    dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& lens) override {
+    auto pad = LengthMask(lens, x.size(1)).logical_not().unsqueeze(1);  // [B, 1, T]
+    auto y = x.transpose(1, 2);                                         // [B, d, T]
+    for (size_t i = 0; i < convs_.size(); ++i) {
+      y = torch::relu(convs_[i]->forward(y.masked_fill(pad, 0.0)));
+      y = batch_norm_ ? bns_[i]->forward(y) : lns_[i]->forward(y.transpose(1, 2)).transpose(1, 2);
+      y = dropout_->forward(y);
+    }
+    return y.masked_fill(pad, 0.0).transpose(1, 2);
+  }
+
+ private:
+  bool batch_norm_;
+  std::vector<torch::nn::Conv1d> convs_;
+  std::vector<torch::nn::BatchNorm1d> bns_;
+  std::vector<torch::nn::LayerNorm> lns_;
+  torch::nn::Dropout dropout_{nullptr};
+};
+
 // WeNet TransformerEncoderLayer (pre-LN): x + MHSA(LN(x)), then x + FFN(LN(x)); ReLU feed-forward.
 class TransformerLayer : public torch::nn::Module {
  public:
@@ -534,7 +576,7 @@ class AttentionDecoder : public torch::nn::Module {
 // -----------------------------------------------------------------------------------------------------------
 
 Status AsrModelOptions::Validate() const {
-  static constexpr std::initializer_list<const char*> kEncoders = {"lstm", "gru", "transformer", "conformer"};
+  static constexpr std::initializer_list<const char*> kEncoders = {"lstm", "gru", "transformer", "conformer", "tdnn"};
   static constexpr std::initializer_list<const char*> kSubsampling = {"conv2d", "conv2d2", "conv2d6", "none"};
   static constexpr std::initializer_list<const char*> kResidual = {"none", "deepnorm", "rezero"};
   static constexpr std::initializer_list<const char*> kDecoders = {"ctc", "attention"};
@@ -618,6 +660,8 @@ AsrModelImpl::AsrModelImpl(const AsrModelOptions& options) : options_(options) {
   subsampling_ = register_module("subsampling", asr_internal::MakeSubsampling(options_));
   if (options_.encoder == "lstm" || options_.encoder == "gru") {
     encoder_ = register_module("encoder", std::make_shared<asr_internal::RnnEncoder>(options_));
+  } else if (options_.encoder == "tdnn") {
+    encoder_ = register_module("encoder", std::make_shared<asr_internal::TdnnEncoder>(options_));
   } else {
     encoder_ = register_module("encoder", std::make_shared<asr_internal::AttentionEncoder>(options_));
   }
@@ -658,8 +702,13 @@ torch::Tensor AsrModelImpl::DecoderLogits(const EncoderOutput& enc, const torch:
 AsrModelImpl::Loss AsrModelImpl::ComputeLoss(const torch::Tensor& feats, const torch::Tensor& feat_lens,
                                              const torch::Tensor& targets, const torch::Tensor& target_lens,
                                              double ctc_weight, double label_smoothing) {
-  const auto batch = static_cast<double>(feats.size(0));
-  auto enc = Encode(feats, feat_lens);
+  return ComputeLoss(Encode(feats, feat_lens), targets, target_lens, ctc_weight, label_smoothing);
+}
+
+AsrModelImpl::Loss AsrModelImpl::ComputeLoss(const EncoderOutput& enc, const torch::Tensor& targets,
+                                             const torch::Tensor& target_lens, double ctc_weight,
+                                             double label_smoothing) {
+  const auto batch = static_cast<double>(enc.out.size(0));
   auto tgt = targets.to(torch::kLong);
   auto tgt_lens = target_lens.to(torch::kLong);
   // CTC: −log P(y | x) summed over the batch / B. An infeasible pair (fewer frames than the target needs)

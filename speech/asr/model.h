@@ -1,4 +1,4 @@
-// The ASR acoustic model on libtorch: a subsampling front, an encoder (LSTM, GRU, Transformer or Conformer),
+// The ASR acoustic model on libtorch: a subsampling front, an encoder (LSTM, GRU, Transformer, Conformer or TDNN),
 // a CTC head and an optional attention (Transformer) decoder trained jointly with CTC. Only speech/asr/
 // includes this header (it pulls in torch); everything outside sees plain C++.
 #pragma once
@@ -22,7 +22,7 @@ inline int64_t SosEosId(int vocab_size) { return vocab_size - 1; }
 struct AsrModelOptions {
   int input_dim = 80;
   int vocab_size = 0;                  // includes <blank>=0, <unk>=1; attention decoder uses <sos/eos>=vocab_size-1
-  std::string encoder = "conformer";   // lstm | gru | transformer | conformer
+  std::string encoder = "conformer";   // lstm | gru | transformer | conformer | tdnn
   bool bidirectional = true;           // lstm/gru
   std::string subsampling = "conv2d";  // conv2d (4x) | conv2d2 (2x) | conv2d6 (6x) | none
   // Channels of the subsampling convolutions; 0 = d_model (ESPnet/WeNet). 32 by default because with d_model
@@ -39,7 +39,7 @@ struct AsrModelOptions {
   std::string residual_scaling = "none";  // none | deepnorm | rezero  (depth-aware: when num_layers is tuned)
   std::string decoder = "ctc";            // ctc | attention (joint CTC + attention)
   int decoder_layers = 2;
-  // Conformer conv module normalisation: batch_norm (ESPnet/WeNet default) | layer_norm. layer_norm keeps an
+  // Conformer conv module (and TDNN) normalisation: batch_norm (ESPnet/WeNet default) | layer_norm. layer_norm keeps an
   // utterance's output independent of what it is batched with even in training mode.
   std::string conv_norm = "batch_norm";
 
@@ -89,6 +89,9 @@ class AsrModelImpl : public torch::nn::Module {
   // targets [B, U] int64 padded with -1, target_lens [B] int64.
   Loss ComputeLoss(const torch::Tensor& feats, const torch::Tensor& feat_lens, const torch::Tensor& targets,
                    const torch::Tensor& target_lens, double ctc_weight, double label_smoothing);
+  // The same loss from an encoder output already computed (evaluation scores and decodes one forward pass).
+  Loss ComputeLoss(const EncoderOutput& enc, const torch::Tensor& targets, const torch::Tensor& target_lens,
+                   double ctc_weight, double label_smoothing);
 
   int64_t NumParameters() const;
   const AsrModelOptions& options() const { return options_; }

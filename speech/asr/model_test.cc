@@ -46,7 +46,7 @@ torch::Tensor Lens(std::vector<int64_t> v) { return torch::tensor(v, torch::kLon
 
 TEST_F(AsrModelTest, ShapesAndLengthsForEveryEncoderAndSubsampling) {
   const std::vector<int64_t> frames = {43, 30, 11};
-  for (const char* encoder : {"lstm", "gru", "transformer", "conformer"}) {
+  for (const char* encoder : {"lstm", "gru", "transformer", "conformer", "tdnn"}) {
     for (const char* subsampling : {"conv2d", "conv2d2", "conv2d6", "none"}) {
       SCOPED_TRACE(std::string(encoder) + " / " + subsampling);
       auto model = Build(Tiny(encoder, subsampling));
@@ -127,7 +127,7 @@ void ExpectPaddingInvariant(AsrModel& model, int64_t input_dim) {
 }
 
 TEST_F(AsrModelTest, PaddingInvarianceEveryEncoder) {
-  for (const char* encoder : {"lstm", "gru", "transformer", "conformer"}) {
+  for (const char* encoder : {"lstm", "gru", "transformer", "conformer", "tdnn"}) {
     for (bool bidirectional : {true, false}) {
       if (!bidirectional && std::string(encoder) != "lstm") continue;
       SCOPED_TRACE(std::string(encoder) + (bidirectional ? " bi" : " uni"));
@@ -238,7 +238,7 @@ double OverfitRatio(const AsrModelOptions& o, double ctc_weight) {
 }
 
 TEST_F(AsrModelTest, CtcLossDecreasesWhenOverfitting) {
-  for (const char* encoder : {"conformer", "transformer", "lstm"}) {
+  for (const char* encoder : {"conformer", "transformer", "lstm", "tdnn"}) {
     SCOPED_TRACE(encoder);
     auto o = Tiny(encoder, "conv2d2");
     o.d_model = 32;
@@ -253,6 +253,23 @@ TEST_F(AsrModelTest, JointCtcAttentionLossDecreasesWhenOverfitting) {
   o.ff_dim = 64;
   o.decoder = "attention";
   EXPECT_LT(OverfitRatio(o, 0.3), 0.5);
+}
+
+// Evaluation scores the encoder output it decodes: the loss from that output is the loss from the features.
+TEST_F(AsrModelTest, LossFromAnEncoderOutputEqualsLossFromFeatures) {
+  auto o = Tiny("conformer", "conv2d2");
+  o.decoder = "attention";
+  auto model = Build(o);
+  model->eval();
+  torch::manual_seed(5);
+  auto feats = torch::randn({2, 40, 20});
+  auto feat_lens = Lens({40, 31});
+  auto targets = torch::tensor({{2, 3, 4}, {5, 6, -1}}, torch::kLong);
+  auto target_lens = Lens({3, 2});
+  auto direct = model->ComputeLoss(feats, feat_lens, targets, target_lens, 0.3, 0.1);
+  auto from_enc = model->ComputeLoss(model->Encode(feats, feat_lens), targets, target_lens, 0.3, 0.1);
+  EXPECT_NEAR(direct.total.item<double>(), from_enc.total.item<double>(), 1e-5);
+  EXPECT_NEAR(direct.ctc.item<double>(), from_enc.ctc.item<double>(), 1e-5);
 }
 
 TEST_F(AsrModelTest, InitialisationIsSeeded) {
@@ -344,7 +361,7 @@ TEST_F(AsrModelTest, ValidateNamesTheKey) {
   o.attention_heads = 4;
   EXPECT_EQ(message(o), "d_model (250) must be divisible by attention_heads (4)");
   o = Tiny("rnn");
-  EXPECT_EQ(message(o), "encoder (rnn) must be one of lstm, gru, transformer, conformer");
+  EXPECT_EQ(message(o), "encoder (rnn) must be one of lstm, gru, transformer, conformer, tdnn");
   o = Tiny("conformer", "conv3d");
   EXPECT_EQ(message(o), "subsampling (conv3d) must be one of conv2d, conv2d2, conv2d6, none");
   o = Tiny("conformer");

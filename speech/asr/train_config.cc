@@ -236,6 +236,7 @@ Json AsrTrainConfig::ToJson() const {
 double AsrEvalMetrics::Metric(const std::string& name) const {
   if (name == "cer") return cer;
   if (name == "worst_speaker_wer") return worst_speaker_wer;
+  if (name == "dev_loss") return loss;
   return wer;
 }
 
@@ -255,7 +256,7 @@ Status AsrTrainConfig::Validate() const {
   DIAL_RETURN_IF_ERROR(InRange("dither", dither, 0.0, 1e4));
   DIAL_RETURN_IF_ERROR(OneOf("tokens", tokens, {"char", "sentencepiece"}));
   DIAL_RETURN_IF_ERROR(AtLeast("sp_vocab_size", sp_vocab_size, 4));
-  DIAL_RETURN_IF_ERROR(OneOf("encoder", encoder, {"lstm", "gru", "transformer", "conformer"}));
+  DIAL_RETURN_IF_ERROR(OneOf("encoder", encoder, {"lstm", "gru", "transformer", "conformer", "tdnn"}));
   DIAL_RETURN_IF_ERROR(OneOf("subsampling", subsampling, {"conv2d", "conv2d2", "conv2d6", "none"}));
   DIAL_RETURN_IF_ERROR(AtLeast("num_layers", num_layers, 1));
   DIAL_RETURN_IF_ERROR(AtLeast("d_model", d_model, 1));
@@ -309,7 +310,7 @@ Status AsrTrainConfig::Validate() const {
     return InvalidArgument("decoding: attention_rescoring needs decoder: attention (decoder is " + decoder + ")");
   }
   DIAL_RETURN_IF_ERROR(AtLeast("beam_size", beam_size, 1));
-  DIAL_RETURN_IF_ERROR(OneOf("metric", metric, {"wer", "cer", "worst_speaker_wer"}));
+  DIAL_RETURN_IF_ERROR(OneOf("metric", metric, {"wer", "cer", "worst_speaker_wer", "dev_loss"}));
   if (encoder == "transformer" || encoder == "conformer" || decoder == "attention") {
     if (d_model % attention_heads != 0) {
       return InvalidArgument("d_model (" + std::to_string(d_model) + ") must be divisible by attention_heads (" +

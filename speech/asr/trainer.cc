@@ -136,6 +136,7 @@ Result<AsrEvalMetrics> Evaluate(AsrModel& model, const AsrDataSet& set, const To
   std::vector<Utterance> refs, hyps;
   std::map<std::string, std::string> utt2spk;
   double decode_seconds = 0.0;
+  double loss_sum = 0.0;
   for (const std::vector<int>& indices : MakeBatches(set, c.batch_size, /*shuffle=*/false, 0)) {
     const AsrBatch batch = CollateBatch(set, indices);
     const auto start = Clock::now();
@@ -157,6 +158,9 @@ Result<AsrEvalMetrics> Evaluate(AsrModel& model, const AsrDataSet& set, const To
       }
     }
     decode_seconds += Seconds(start);
+    const AsrModelImpl::Loss loss =
+        model->ComputeLoss(enc, batch.targets, batch.target_lens, c.ctc_weight, c.label_smoothing);
+    loss_sum += loss.total.item<double>() * static_cast<double>(indices.size());
     for (size_t k = 0; k < indices.size(); ++k) {
       const AsrUtterance& u = set.utterances[indices[k]];
       refs.push_back({u.id, Words(NormalizeTranscript(u.text))});
@@ -186,6 +190,7 @@ Result<AsrEvalMetrics> Evaluate(AsrModel& model, const AsrDataSet& set, const To
     m.worst_speaker_wer = words.groups[words.worst_group].counts.ErrorRatePercent();
   }
   m.n_utterances = static_cast<int64_t>(set.utterances.size());
+  m.loss = set.utterances.empty() ? 0.0 : loss_sum / static_cast<double>(set.utterances.size());
   m.audio_seconds = set.total_seconds;
   m.rtf = set.total_seconds > 0 ? decode_seconds / set.total_seconds : 0.0;
   m.kaldi_wer_line = FormatKaldiLine(words.total, "WER");
@@ -199,6 +204,7 @@ Json MetricsToJson(const AsrEvalMetrics& m) {
           {"cer", m.cer},
           {"worst_speaker_wer", m.worst_speaker_wer},
           {"worst_speaker", m.worst_speaker},
+          {"loss", m.loss},
           {"rtf", m.rtf},
           {"n_utterances", m.n_utterances},
           {"audio_seconds", m.audio_seconds},
@@ -213,6 +219,7 @@ AsrEvalMetrics MetricsFromJson(const Json& j) {
   m.cer = j.value("cer", 0.0);
   m.worst_speaker_wer = j.value("worst_speaker_wer", 0.0);
   m.worst_speaker = j.value("worst_speaker", "");
+  m.loss = j.value("loss", 0.0);
   m.rtf = j.value("rtf", 0.0);
   m.n_utterances = j.value("n_utterances", int64_t{0});
   m.audio_seconds = j.value("audio_seconds", 0.0);

@@ -123,6 +123,9 @@ struct AsrEvalMetrics {
   double cer = 0.0;
   double worst_speaker_wer = 0.0;
   std::string worst_speaker;
+  // The training loss on this set (eval mode: no dropout), mean per utterance: ranks configurations where a small
+  // dev set ties their error rates (metric `dev_loss`).
+  double loss = 0.0;
   int64_t n_utterances = 0;
   double audio_seconds = 0.0;
   // Real-time factor of decoding: (encoder forward + search) seconds / audio seconds, feature extraction

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "speech/asr/asr_test_util.h"
@@ -133,6 +134,31 @@ TEST_F(TrainAsrTest, TrainsChecksPointsAndResumes) {
   auto mismatch = TrainAsr(config, {});
   ASSERT_FALSE(mismatch.ok());
   EXPECT_NE(mismatch.status().message().find("d_model"), std::string::npos) << mismatch.status().message();
+  fs::remove_all(out);
+}
+
+// The TDNN encoder learns, and the dev set's loss (eval mode) is reported each epoch and can be the metric.
+TEST_F(TrainAsrTest, TdnnLearnsAndDevLossCanBeTheMetric) {
+  const std::string out = testing::TestTempDir("trainer_tdnn");
+  AsrTrainConfig config = TinyConfig(out);
+  config.encoder = "tdnn";
+  config.subsampling = "none";
+  config.num_layers = 3;
+  config.conv_kernel_size = 5;
+  config.lr = 1e-2;
+  config.epochs = 4;
+  config.metric = "dev_loss";
+  ASSERT_TRUE(config.Validate().ok()) << config.Validate().ToString();
+  auto result = TrainAsr(config, {});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->epochs.size(), 4u);
+  for (const AsrEpochReport& e : result->epochs) {
+    EXPECT_TRUE(std::isfinite(e.dev.loss) && e.dev.loss > 0.0) << e.dev.loss;
+    EXPECT_EQ(e.dev.Metric("dev_loss"), e.dev.loss);
+  }
+  EXPECT_LT(result->epochs[3].train_loss, result->epochs[0].train_loss);
+  EXPECT_LT(result->epochs[3].dev.loss, result->epochs[0].dev.loss);
+  EXPECT_GT(result->test.loss, 0.0);
   fs::remove_all(out);
 }
 

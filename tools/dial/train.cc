@@ -138,8 +138,10 @@ std::string Number(double v) {
 }
 
 std::string MetricsFields(const speech::AsrEvalMetrics& m, const std::string& prefix) {
+  // The set's loss: "dev_loss" on dev ("loss" is the training loss), "test_loss" on test.
+  const std::string loss_key = prefix.empty() ? "dev_loss" : prefix + "loss";
   return "\"" + prefix + "wer\": " + Number(m.wer) + ", \"" + prefix + "cer\": " + Number(m.cer) + ", \"" + prefix +
-         "worst_speaker_wer\": " + Number(m.worst_speaker_wer);
+         "worst_speaker_wer\": " + Number(m.worst_speaker_wer) + ", \"" + loss_key + "\": " + Number(m.loss);
 }
 
 int RunTrain(const TrainArgs& args) {
