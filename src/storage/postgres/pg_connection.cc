@@ -219,16 +219,16 @@ Status Connection::Reconnect() {
 }
 
 Status Connection::ApplySessionSettings() {
-  DIAL_RETURN_IF_ERROR(Exec(kSessionSettings));
-  if (config_.abandoned_transaction_timeout.count() <= 0) return Status::Ok();
+  if (config_.abandoned_transaction_timeout.count() <= 0) return Exec(kSessionSettings);
   // A client that vanishes inside a transaction (its host's link cut, its process frozen) would otherwise keep its
   // row locks until the server's TCP keepalive gives up on it, hours by default: a stale trial's heartbeat lock
-  // would then block every worker that tries to fail that trial. A value the server or the URL set is kept.
-  return Query(
-             "SELECT set_config('idle_in_transaction_session_timeout', $1, false) WHERE "
-             "current_setting('idle_in_transaction_session_timeout') = '0'",
-             Params().Add(std::to_string(config_.abandoned_transaction_timeout.count())))
-      .status();
+  // would then block every worker that tries to fail that trial. A value the server or the URL set is kept. One
+  // round trip with the other settings.
+  const std::string sql = std::string(kSessionSettings) +
+                          "; SELECT set_config('idle_in_transaction_session_timeout', '" +
+                          std::to_string(config_.abandoned_transaction_timeout.count()) +
+                          "', false) WHERE current_setting('idle_in_transaction_session_timeout') = '0'";
+  return Exec(sql.c_str());
 }
 
 Status Connection::Transaction(TransactionKind kind, const std::function<Status()>& body) {
