@@ -80,18 +80,7 @@ Result<std::vector<ParamImportance>> ComputeImportances(const std::vector<Frozen
 
 // Feasibility under constraints: SatisfiesConstraints (dial/frozen_trial.h).
 
-// The indices of the points that no other point dominates (all objectives minimised; a dominates b when a ≤ b in
-// every objective and a < b in one). Equal points do not dominate each other, so duplicates all stay. Ascending.
-// Every point must have the same size.
-std::vector<size_t> NonDominatedIndices(const std::vector<std::vector<double>>& minimised_points);
-
-// The Pareto front of a study: the COMPLETE, feasible trials with one value per direction that no other such trial
-// dominates (maximised objectives negated first). Ordered by trial number.
-std::vector<FrozenTrial> ParetoFrontTrials(const std::vector<FrozenTrial>& trials,
-                                           const std::vector<StudyDirection>& directions);
-
-// Values turned to minimisation: maximised objectives negated.
-std::vector<double> ToMinimisation(const std::vector<double>& values, const std::vector<StudyDirection>& directions);
+// The Pareto front itself (ParetoFront, NonDominatedIndices, ToMinimisation) is the core's: include/dial/study.h.
 
 // The exact hypervolume (Lebesgue measure) dominated by minimised `points` and bounded by `reference`:
 //   HV(P, r) = λ( ∪_{p ∈ P, p < r} [p_1, r_1] × … × [p_d, r_d] ).

@@ -41,7 +41,5 @@ struct CommandObjectiveOptions {
 Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::string, ParamValue>& params,
                                             const CommandObjectiveOptions& options, const std::atomic<bool>* stop_flag);
 
-// Resolves argv[0] as execvp would; NotFound naming the command when it cannot be found or executed.
-Result<std::string> ResolveExecutable(const std::string& command);
 
 }  // namespace dial

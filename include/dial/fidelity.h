@@ -22,6 +22,8 @@
 
 namespace dial {
 
+class Study;
+
 inline constexpr std::string_view kFidelityLevelAttr = "dial:fidelity:level";
 inline constexpr std::string_view kFidelityParentAttr = "dial:fidelity:parent";
 inline constexpr std::string_view kFidelityResumeFromAttr = "dial:fidelity:resume_from";
@@ -76,6 +78,10 @@ int FidelityLevelOf(const FrozenTrial& trial);
 int64_t FidelityParentOf(const FrozenTrial& trial);
 // The trial's bracket (0 when it has no bracket attr: successive_halving's only bracket).
 int FidelityBracketOf(const FrozenTrial& trial);
+// The pruner's view of `trial` in a multi-fidelity study (Study::SetPrunerViewProvider): its peers, the trials of its
+// level and bracket, since a promoted trial's curve says nothing set against the cheaper level's curves at the same
+// step. Every trial (an empty filter) when `trial` has no level. The worker loop installs it.
+Result<TrialFilter> FidelityPrunerView(const Study& study, const FrozenTrial& trial);
 
 // What a worker should do next in a multi-fidelity study.
 struct FidelityDecision {

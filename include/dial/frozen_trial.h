@@ -40,6 +40,10 @@ inline constexpr std::string_view kFixedParamsAttr = "fixed_params";
 inline constexpr std::string_view kConstraintsAttr = "constraints";
 inline constexpr std::string_view kFailReasonAttr = "dial:fail_reason";
 inline constexpr std::string_view kStderrTailAttr = "dial:stderr_tail";
+// Optuna's RetryFailedTrialCallback keys: the number of the first trial of a retry chain, and every trial number of
+// the chain before this one, oldest first.
+inline constexpr std::string_view kFailedTrialAttr = "failed_trial";
+inline constexpr std::string_view kRetryHistoryAttr = "retry_history";
 
 struct FrozenTrial {
   TrialId trial_id = -1;

@@ -1,5 +1,16 @@
 // Pruner: decides from a running trial's reported values whether to stop it early. Shaped like Optuna's
 // BasePruner.prune(study, trial). Registered by name ("nop", "median", ...).
+//
+// Thread safety: a pruner belongs to one Study object and is called from that Study's thread only; it is not
+// thread-safe. Pruners of several workers may decide on one study at once: what must be agreed across workers
+// (ASHA's rung values, "auto" resources) lives in the study's and trials' system attributes, written with
+// Storage::SetStudySystemAttrIfAbsent or the trial's own attributes, never in process memory. The registry
+// functions (RegisterPruner, CreatePruner, RegisteredPrunerNames) are thread-safe.
+//
+// Failures: Prune and SamplerView return Status/Result and never throw or exit. A storage error read through the
+// Study is passed on unchanged (the trial then fails with it as its reason); InvalidArgument for options that
+// cannot apply to the study (several objectives where one is needed) when the pruner is created or first used.
+// A trial whose value is NaN or infinite at a decision point is pruned, not an error.
 #pragma once
 
 #include <cstdint>

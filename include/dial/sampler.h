@@ -2,6 +2,17 @@
 // parameters jointly (relative search space, sampled once when the trial starts) and samples any other
 // parameter independently when the objective first asks for it. Samplers are found by name in a registry
 // ("random", "grid", ...), the same name in YAML, storage, logs and benchmarks.
+//
+// Thread safety: a sampler belongs to one Study object and is called from that Study's thread only; it is not
+// thread-safe. Samplers of several Study objects (threads, processes, hosts) may work on one study at once: a
+// sampler keeps nothing that another worker needs in its own memory (state that must be shared lives in trial and
+// study system attributes, claimed with Storage::SetStudySystemAttrIfAbsent where only one worker may win).
+// The registry functions (RegisterSampler, CreateSampler, RegisteredSamplerNames) are thread-safe.
+//
+// Failures: every method that can fail returns Status/Result and never throws or exits. InvalidArgument for bad
+// options or a distribution it cannot sample; OutOfRange from BeforeTrial when the search space is exhausted (the
+// trial is failed and the study stops); a storage error read through the Study is passed on unchanged (the trial
+// then fails with it as its reason). A sampler never returns a value outside the distribution it was given.
 #pragma once
 
 #include <cstdint>

@@ -55,8 +55,8 @@ class Trial {
 
   // Records an intermediate value (a learning-curve point). FailedPrecondition once the trial is finished.
   Status Report(int64_t step, double value);
-  // Asks the study's pruner whether this trial should stop now. In a multi-fidelity study the pruner sees only the
-  // trial's peers: the trials of its fidelity level and bracket (include/dial/fidelity.h).
+  // Asks the study's pruner whether this trial should stop now, comparing it with the trials its view provider shows
+  // (Study::SetPrunerViewProvider: in a multi-fidelity study, the trial's level and bracket).
   Result<bool> ShouldPrune();
   Status SetUserAttr(const std::string& key, const Json& value);
   Status SetSystemAttr(const std::string& key, const Json& value);
@@ -146,8 +146,14 @@ class Study {
   void Stop() { stop_requested_ = true; }
   // An extra restriction of what the sampler sees, on top of the pruner's (Pruner::SamplerView): multi-fidelity
   // studies show it only the trials of the level it should model (include/dial/fidelity.h). Empty: none.
-  using SamplerViewProvider = std::function<Result<TrialFilter>(const Study&, const FrozenTrial& trial)>;
-  void SetSamplerViewProvider(SamplerViewProvider provider) { view_provider_ = std::move(provider); }
+  using ViewProvider = std::function<Result<TrialFilter>(const Study&, const FrozenTrial& trial)>;
+  using SamplerViewProvider = ViewProvider;
+  void SetSamplerViewProvider(ViewProvider provider) { view_provider_ = std::move(provider); }
+  // Which trials the pruner compares `trial` with (what GetTrials returns inside Pruner::Prune for it, in
+  // Trial::ShouldPrune). Multi-fidelity studies show it the trial's level and bracket (FidelityPrunerView,
+  // include/dial/fidelity.h; the worker loop installs it). Empty, or a provider that returns an empty filter: every
+  // trial.
+  void SetPrunerViewProvider(ViewProvider provider) { pruner_view_provider_ = std::move(provider); }
 
   // ---- reading ----
   // The study's trials by number, optionally only those in `states`. Inside a sampler's calls for one trial
@@ -199,7 +205,8 @@ class Study {
     Study& study_;
   };
   TrialFilter sampler_view_;  // empty outside a ScopedSamplerView
-  SamplerViewProvider view_provider_;
+  ViewProvider view_provider_;
+  ViewProvider pruner_view_provider_;
 };
 
 // True when `a` dominates `b`: no worse in every objective and better in one (directions applied).
@@ -207,7 +214,14 @@ bool Dominates(const std::vector<double>& a, const std::vector<double>& b, const
 // The best of `trials` for one objective: the COMPLETE, feasible (SatisfiesConstraints) trial with one non-NaN value
 // that is lowest (highest when maximising); on a tie the earliest in `trials` wins, as in Optuna. nullptr when none.
 const FrozenTrial* FindBestTrial(const std::vector<FrozenTrial>& trials, StudyDirection direction);
-// The non-dominated trials among the COMPLETE, feasible (SatisfiesConstraints) `trials` with one value per direction.
+// The Pareto front of a study: the COMPLETE, feasible (SatisfiesConstraints) trials with one non-NaN value per
+// direction that no other such trial dominates (maximised objectives negated first). Ordered by trial number.
 std::vector<FrozenTrial> ParetoFront(const std::vector<FrozenTrial>& trials, const std::vector<StudyDirection>& dirs);
+// The indices of the points that no other point dominates (all objectives minimised; a dominates b when a ≤ b in
+// every objective and a < b in one). Equal points do not dominate each other, so duplicates all stay. Ascending.
+// Every point must have the same size.
+std::vector<size_t> NonDominatedIndices(const std::vector<std::vector<double>>& minimised_points);
+// Values turned to minimisation: maximised objectives negated.
+std::vector<double> ToMinimisation(const std::vector<double>& values, const std::vector<StudyDirection>& directions);
 
 }  // namespace dial

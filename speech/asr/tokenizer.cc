@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "dial/command_objective.h"
-#include "exec/subprocess.h"
+#include "util/subprocess.h"
 
 extern char** environ;
 

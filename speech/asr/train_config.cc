@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "speech/asr/trainer.h"
+#include "util/strings.h"
 
 namespace dial::speech {
 namespace {
@@ -172,34 +173,11 @@ const std::vector<TrainKey>& AllKeys() {
   return all;
 }
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string UnknownKeyMessage(const std::string& key) {
-  std::string best;
-  size_t best_distance = std::numeric_limits<size_t>::max();
-  for (const TrainKey& k : AllKeys()) {
-    const size_t d = EditDistance(key, k.name);
-    if (d < best_distance) {
-      best_distance = d;
-      best = k.name;
-    }
-  }
-  std::string message = key + ": unknown key";
   // Suggest only near misses (a typo), not an arbitrary key.
-  if (best_distance <= std::max<size_t>(2, key.size() / 3)) message += " (did you mean " + best + "?)";
+  const std::string nearest = NearestWord(key, AsrTrainConfigKeys(), std::max<size_t>(2, key.size() / 3));
+  std::string message = key + ": unknown key";
+  if (!nearest.empty()) message += " (did you mean " + nearest + "?)";
   return message + "; see docs/asr-training.md or dial train --keys";
 }
 

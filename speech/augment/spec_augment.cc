@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "src/samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::speech {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "src/samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::speech {
 namespace {

@@ -22,8 +22,8 @@
 
 #include "speech/audio/audio.h"
 #include "speech/augment/waveform_augment.h"
-#include "src/exec/subprocess.h"
-#include "src/samplers/random_util.h"
+#include "util/random.h"
+#include "util/subprocess.h"
 
 extern char** environ;
 
@@ -172,30 +172,10 @@ std::string SpeakerIdFor(const SynthVoice& v) {
 }
 
 Result<std::string> FindProgram(const std::string& program, const std::string& package) {
-  auto missing = [&] {
-    return FailedPrecondition(program + " not found (needed to synthesise the corpus): install the Debian package " +
-                              package + " (apt-get install " + package + ")");
-  };
-  auto executable = [](const std::string& path) {
-    struct stat st {};
-    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-  };
-  if (program.find('/') != std::string::npos) {
-    if (executable(program)) return program;
-    return missing();
-  }
-  const char* path_env = std::getenv("PATH");
-  const std::string path = path_env != nullptr && *path_env != '\0' ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
-    if (executable(candidate)) return candidate;
-    start = end + 1;
-  }
-  return missing();
+  Result<std::string> path = ResolveExecutable(program);
+  if (path.ok()) return path;
+  return FailedPrecondition(program + " not found (needed to synthesise the corpus): install the Debian package " +
+                            package + " (apt-get install " + package + ")");
 }
 
 std::vector<std::string> Environment() {

@@ -23,6 +23,8 @@
 #include "speech/data/corpus_internal.h"
 #include "speech/data/text_file.h"
 #include "speech/scoring/scoring.h"
+#include "util/strings.h"
+#include "util/subprocess.h"
 
 namespace dial::speech {
 namespace fs = std::filesystem;
@@ -35,13 +37,6 @@ constexpr const char* kPipedFlagHint =
 constexpr size_t kStderrKeepBytes = 2000;  // the tail of a failing command's stderr kept for the message
 
 std::string Where(const std::string& file, size_t line_index) { return file + ":" + std::to_string(line_index + 1); }
-
-std::string_view Trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 // One "<id> <rest>" line of a Kaldi table file.
 struct KaldiLine {
@@ -321,75 +316,18 @@ std::string ResolveAudioPath(const std::string& dir, const std::string& path) {
 }
 
 Result<std::vector<uint8_t>> RunAudioCommand(const std::string& command, const std::string& what) {
-  int out_pipe[2];
-  int err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return IoError(what + ": pipe failed (" + std::strerror(errno) + ")");
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ::close(out_pipe[0]);
-    ::close(out_pipe[1]);
-    return IoError(what + ": pipe failed (" + std::strerror(errno) + ")");
-  }
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
-    return IoError(what + ": fork failed (" + std::strerror(errno) + ")");
-  }
-  if (pid == 0) {
-    ::dup2(out_pipe[1], STDOUT_FILENO);
-    ::dup2(err_pipe[1], STDERR_FILENO);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-    ::signal(SIGPIPE, SIG_DFL);
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  std::vector<uint8_t> out;
-  std::string err;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
-  uint8_t buffer[1 << 16];
-  while (open_fds > 0) {
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (pollfd& p : fds) {
-      if (p.fd < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      const ssize_t n = ::read(p.fd, buffer, sizeof buffer);
-      if (n > 0) {
-        if (p.fd == out_pipe[0]) {
-          out.insert(out.end(), buffer, buffer + n);
-        } else {
-          err.append(reinterpret_cast<char*>(buffer), static_cast<size_t>(n));
-          if (err.size() > 2 * kStderrKeepBytes) err.erase(0, err.size() - kStderrKeepBytes);
-        }
-      } else if (n == 0 || errno != EINTR) {
-        ::close(p.fd);
-        p.fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (pollfd& p : fds) {
-    if (p.fd >= 0) ::close(p.fd);
-  }
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  const bool ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
-  if (!ok) {
-    std::string reason = WIFEXITED(wstatus) ? "exit status " + std::to_string(WEXITSTATUS(wstatus))
-                                            : "killed by signal " + std::to_string(WTERMSIG(wstatus));
-    std::string tail(Trim(err));
-    if (tail.size() > kStderrKeepBytes) tail = tail.substr(tail.size() - kStderrKeepBytes);
+  Result<CapturedRun> run = RunShellCapturing(command, kStderrKeepBytes);
+  if (!run.ok()) return IoError(what + ": " + run.status().message());
+  if (!run->exit.success()) {
+    const std::string reason = run->exit.signaled ? "killed by signal " + std::to_string(run->exit.signal)
+                                                  : "exit status " + std::to_string(run->exit.code);
+    std::string tail(Trim(run->stderr_tail));
     const auto nl = tail.rfind('\n');
     if (nl != std::string::npos) tail = tail.substr(nl + 1);  // the last line says the most
     return InvalidArgument(what + ": command '" + command + "' failed (" + reason + ")" +
                            (tail.empty() ? "" : ": " + tail));
   }
-  return out;
+  return std::move(run->stdout_bytes);
 }
 
 std::string EntrySource(const CorpusEntry& entry) {

@@ -10,7 +10,7 @@
 #include <map>
 
 #include "speech/data/corpus.h"
-#include "src/samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::speech {
 namespace {

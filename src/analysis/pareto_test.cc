@@ -6,6 +6,7 @@
 #include <random>
 
 #include "dial/analysis.h"
+#include "dial/study.h"
 
 namespace dial {
 namespace {
@@ -99,7 +100,7 @@ TEST(ParetoTest, FrontOfTrialsHonoursDirectionsConstraintsAndStates) {
   trials[3].system_attrs["constraints"] = Json::array({0.5, -1.0});
   trials[1].system_attrs["constraints"] = Json::array({0.0});  // ≤ 0 is feasible
   std::vector<int64_t> numbers;
-  for (const FrozenTrial& t : ParetoFrontTrials(trials, dirs)) numbers.push_back(t.number);
+  for (const FrozenTrial& t : ParetoFront(trials, dirs)) numbers.push_back(t.number);
   EXPECT_EQ(numbers, (std::vector<int64_t>{0, 1, 5}));
   EXPECT_FALSE(SatisfiesConstraints(trials[3]));
   trials[2].system_attrs["constraints"] = Json::array({nullptr});

@@ -8,7 +8,7 @@
 #include <numeric>
 #include <thread>
 
-#include "samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::internal {
 namespace {

@@ -326,25 +326,5 @@ const FrozenTrial* FindBestTrial(const std::vector<FrozenTrial>& trials, StudyDi
   return best;
 }
 
-std::vector<FrozenTrial> ParetoFront(const std::vector<FrozenTrial>& trials, const std::vector<StudyDirection>& dirs) {
-  std::vector<const FrozenTrial*> complete;
-  for (const auto& t : trials) {
-    if (t.state == TrialState::kComplete && t.values.size() == dirs.size() && SatisfiesConstraints(t)) {
-      complete.push_back(&t);
-    }
-  }
-  std::vector<FrozenTrial> front;
-  for (const auto* t : complete) {
-    bool dominated = false;
-    for (const auto* other : complete) {
-      if (other != t && Dominates(other->values, t->values, dirs)) {
-        dominated = true;
-        break;
-      }
-    }
-    if (!dominated) front.push_back(*t);
-  }
-  return front;
-}
 
 }  // namespace dial

@@ -1,7 +1,6 @@
 // Trial: define-by-run suggestions, reports and pruning questions for one running trial.
 #include <cmath>
 
-#include "dial/fidelity.h"
 #include "dial/study.h"
 
 namespace dial {
@@ -95,14 +94,12 @@ Status Trial::Report(int64_t step, double value) {
 }
 
 Result<bool> Trial::ShouldPrune() {
-  // A pruner compares the trial with its peers only: in a multi-fidelity study, the trials of its level and bracket.
-  // A promoted trial's curve says nothing when set against the cheaper level's curves at the same step.
-  if (frozen_.system_attrs.count(std::string(kFidelityLevelAttr)) == 0) return study_->pruner().Prune(*study_, frozen_);
-  const int level = FidelityLevelOf(frozen_);
-  const int bracket = FidelityBracketOf(frozen_);
-  Study::ScopedSamplerView peers(*study_, [level, bracket](const FrozenTrial& t) {
-    return FidelityLevelOf(t) == level && FidelityBracketOf(t) == bracket;
-  });
+  // The pruner compares the trial with the trials its view provider shows (a multi-fidelity study's: the trial's
+  // level and bracket), or with every trial.
+  if (!study_->pruner_view_provider_) return study_->pruner().Prune(*study_, frozen_);
+  DIAL_ASSIGN_OR_RETURN(TrialFilter peers, study_->pruner_view_provider_(*study_, frozen_));
+  if (!peers) return study_->pruner().Prune(*study_, frozen_);
+  Study::ScopedSamplerView scope(*study_, std::move(peers));
   return study_->pruner().Prune(*study_, frozen_);
 }
 

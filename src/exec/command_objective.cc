@@ -17,9 +17,9 @@
 #include "dial/fidelity.h"
 #include "dial/pbt.h"
 #include "exec/heartbeat.h"
-#include "exec/placeholder.h"
+#include "dial/placeholder.h"
 #include "exec/resources.h"
-#include "exec/subprocess.h"
+#include "util/subprocess.h"
 
 extern char** environ;
 
@@ -38,7 +38,6 @@ constexpr std::chrono::milliseconds kMemorySampleInterval{200};
 constexpr std::chrono::seconds kDrainAfterExit{2};
 // The longest stderr line quoted in a fail reason.
 constexpr size_t kReasonLineChars = 300;
-constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 
 // A failure of the trial (not of dial): the message is the reason stored in the trial.
 Status TrialFailure(std::string reason) { return {StatusCode::kFailedPrecondition, std::move(reason)}; }
@@ -158,32 +157,6 @@ struct TrialOutput {
 };
 
 }  // namespace
-
-Result<std::string> ResolveExecutable(const std::string& command) {
-  if (command.empty()) return NotFound("command: empty program name");
-  auto executable = [](const std::string& path) {
-    struct stat st {};
-    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-  };
-  if (command.find('/') != std::string::npos) {
-    if (executable(command)) return command;
-    if (access(command.c_str(), F_OK) != 0) return NotFound("command " + command + ": no such file");
-    return NotFound("command " + command + ": not an executable file");
-  }
-  const char* path_env = std::getenv("PATH");
-  std::string path = path_env != nullptr && *path_env != '\0' ? path_env : kDefaultPath;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + command;
-    if (executable(candidate)) return candidate;
-    start = end + 1;
-  }
-  return NotFound("command " + command + ": not found on PATH");
-}
 
 Status CommandObjectiveOptions::Validate() const {
   if (argv.empty()) return InvalidArgument("command: empty (give the program and its arguments as a list)");

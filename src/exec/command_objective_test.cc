@@ -11,6 +11,7 @@
 
 #include "dial/storage.h"
 #include "dial/study.h"
+#include "util/subprocess.h"
 
 namespace dial {
 namespace {

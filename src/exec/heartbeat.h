@@ -19,10 +19,6 @@ namespace dial {
 // The reasons stored (system attr dial:fail_reason) on trials failed by the recovery machinery.
 inline constexpr const char* kStaleHeartbeatReason = "heartbeat stale";
 inline constexpr const char* kInterruptedReason = "interrupted";
-// Optuna's RetryFailedTrialCallback keys: the number of the first trial of a retry chain, and every trial number of
-// the chain before this one, oldest first.
-inline constexpr std::string_view kFailedTrialAttr = "failed_trial";
-inline constexpr std::string_view kRetryHistoryAttr = "retry_history";
 // Which process runs a trial: {"host": ..., "pid": ...}. Set by the worker when it starts the trial, so that a
 // supervisor can fail the trials of a worker that died.
 inline constexpr std::string_view kWorkerAttr = "dial:worker";

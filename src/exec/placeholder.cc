@@ -1,5 +1,5 @@
 // `{name}` placeholder parsing and substitution for command arguments.
-#include "exec/placeholder.h"
+#include "dial/placeholder.h"
 
 namespace dial {
 namespace {

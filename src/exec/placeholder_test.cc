@@ -1,5 +1,5 @@
 // Tests of `{name}` placeholder parsing and substitution.
-#include "exec/placeholder.h"
+#include "dial/placeholder.h"
 
 #include <gtest/gtest.h>
 

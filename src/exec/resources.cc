@@ -22,7 +22,8 @@
 #include <thread>
 
 #include "dial/command_objective.h"
-#include "exec/subprocess.h"
+#include "util/strings.h"
+#include "util/subprocess.h"
 
 extern char** environ;
 
@@ -47,13 +48,6 @@ std::optional<std::string> ReadWholeFile(const std::string& path) {
   return buffer.str();
 }
 
-std::string Trim(const std::string& s) {
-  const size_t first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  const size_t last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
 // "2", "0.5", "1.25": thousandths (of a CPU or GPU; MB as GB) printed without trailing zeros.
 std::string Milli(int64_t milli) {
   char text[64];
@@ -68,7 +62,7 @@ std::string JoinIds(const std::vector<std::string>& ids) {
 }
 
 std::optional<double> PositiveNumber(const std::string& text) {
-  const std::string t = Trim(text);
+  const std::string t(Trim(text));
   if (t.empty()) return std::nullopt;
   char* end = nullptr;
   errno = 0;
@@ -79,7 +73,7 @@ std::optional<double> PositiveNumber(const std::string& text) {
 
 // A configured GPU list: "none" or "" for no GPU, else distinct non-empty ids separated by commas.
 Result<std::vector<std::string>> ParseConfiguredGpus(const std::string& text, const std::string& source) {
-  const std::string t = Trim(text);
+  const std::string t(Trim(text));
   if (t.empty() || t == "none") return std::vector<std::string>{};
   std::vector<std::string> ids;
   std::set<std::string> seen;
@@ -87,7 +81,7 @@ Result<std::vector<std::string>> ParseConfiguredGpus(const std::string& text, co
   while (start <= t.size()) {
     size_t end = t.find(',', start);
     if (end == std::string::npos) end = t.size();
-    const std::string id = Trim(t.substr(start, end - start));
+    const std::string id(Trim(t.substr(start, end - start)));
     if (id.empty() || id.find_first_of(" \t") != std::string::npos) {
       return InvalidArgument(source + ": GPU ids separated by commas (e.g. 0,1), or none; got \"" + text + "\"");
     }
@@ -142,7 +136,8 @@ std::optional<int64_t> CgroupMemoryLimit() {
     std::istringstream lines(*self);
     std::string line;
     while (std::getline(lines, line)) {
-      if (line.rfind("0::", 0) == 0) candidates.push_back("/sys/fs/cgroup" + Trim(line.substr(3)) + "/memory.max");
+      if (line.rfind("0::", 0) == 0)
+        candidates.push_back("/sys/fs/cgroup" + std::string(Trim(line.substr(3))) + "/memory.max");
     }
   }
   candidates.push_back("/sys/fs/cgroup/memory.max");
@@ -279,12 +274,12 @@ ResourceRequest ResourceRequest::FromNumbers(std::optional<double> cpus, std::op
 std::vector<std::string> ParseGpuList(const std::string& text) {
   std::vector<std::string> ids;
   size_t start = 0;
-  const std::string t = Trim(text);
+  const std::string t(Trim(text));
   if (t.empty()) return ids;
   while (start <= t.size()) {
     size_t end = t.find(',', start);
     if (end == std::string::npos) end = t.size();
-    const std::string id = Trim(t.substr(start, end - start));
+    const std::string id(Trim(t.substr(start, end - start)));
     if (id.empty() || id[0] == '-') break;  // CUDA ignores an invalid entry and every one after it
     ids.push_back(id);
     start = end + 1;
@@ -297,7 +292,7 @@ std::vector<std::string> ParseNvidiaSmiIndices(const std::string& text) {
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
-    const std::string id = Trim(line);
+    const std::string id(Trim(line));
     if (!id.empty() && std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isdigit(c); })) {
       ids.push_back(id);
     }
@@ -318,7 +313,7 @@ std::optional<int64_t> ParseMemInfoTotalBytes(const std::string& text) {
 }
 
 std::optional<int64_t> ParseCgroupMemoryLimit(const std::string& text) {
-  const std::string t = Trim(text);
+  const std::string t(Trim(text));
   if (t.empty() || t == "max") return std::nullopt;
   char* end = nullptr;
   errno = 0;

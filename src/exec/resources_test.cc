@@ -17,7 +17,7 @@
 
 #include "dial/storage.h"
 #include "dial/study.h"
-#include "exec/subprocess.h"
+#include "util/subprocess.h"
 #include "exec/worker_loop.h"
 
 namespace dial {

@@ -213,6 +213,9 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
   DIAL_RETURN_IF_ERROR(options.stoppers.ValidateFor(study.directions()).WithContext("stop"));
   const auto start = std::chrono::steady_clock::now();
   const Json identity = WorkerIdentity();
+  // A trial that carries a fidelity level is pruned against its level's trials only (a study's levels may outlive
+  // its fidelity options: a resumed or inspected study).
+  study.SetPrunerViewProvider(FidelityPrunerView);
   if (options.fidelity) {
     DIAL_RETURN_IF_ERROR(options.fidelity->Validate());
     InstallFidelityView(study, *options.fidelity);

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "exec/subprocess.h"
+#include "util/subprocess.h"
 #include "exec/worker_loop.h"
 
 extern char** environ;

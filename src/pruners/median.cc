@@ -11,7 +11,7 @@
 #include "dial/study.h"
 #include "pruners/builtin_pruners.h"
 #include "pruners/pruner_util.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 
 namespace dial {
 namespace {

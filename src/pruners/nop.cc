@@ -1,7 +1,7 @@
 // The nop pruner: never prunes. The default, so that a study without a pruner runs every trial to the end.
 #include "dial/pruner.h"
 #include "pruners/builtin_pruners.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 
 namespace dial {
 namespace {

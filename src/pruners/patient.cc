@@ -10,7 +10,7 @@
 #include "dial/pruner.h"
 #include "dial/study.h"
 #include "pruners/builtin_pruners.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 
 namespace dial {
 namespace {

@@ -283,7 +283,7 @@ HttpResponse Dashboard::StudiesJson() {
         best = {{"number", b->number}, {"value", Number(b->values[0])}};
       }
     } else {
-      best = {{"pareto_front", ParetoFrontTrials(*trials, s.directions).size()}};
+      best = {{"pareto_front", ParetoFront(*trials, s.directions).size()}};
     }
     list.push_back({{"name", s.study_name},
                     {"directions", directions},

@@ -1,5 +1,6 @@
 // The dashboard's HTTP/1.1 server (http_server.h): POSIX sockets, one thread per connection, Connection: close.
 #include "report/http_server.h"
+#include "util/strings.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -26,12 +27,6 @@ std::string Lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-  return text;
 }
 
 int HexDigit(char c) {

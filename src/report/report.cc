@@ -143,7 +143,7 @@ Json ReportImportances(const ReportInput& input, const ReportOptions& options) {
 namespace {
 
 Result<Json> ParetoJson(const ReportInput& input, const ReportOptions& options) {
-  const std::vector<FrozenTrial> front = ParetoFrontTrials(input.trials, input.directions);
+  const std::vector<FrozenTrial> front = ParetoFront(input.trials, input.directions);
   Json numbers = Json::array();
   std::vector<std::vector<double>> front_points;
   for (const FrozenTrial& t : front) {

@@ -7,8 +7,8 @@
 
 #include "dial/sampler.h"
 #include "samplers/builtin_samplers.h"
-#include "samplers/component_options.h"
-#include "samplers/random_util.h"
+#include "util/options.h"
+#include "util/random.h"
 
 namespace dial {
 namespace {

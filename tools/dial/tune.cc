@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli.h"
-#include "core/study_config_internal.h"
+#include "studyfile/study_config_internal.h"
 #include "dial/study.h"
 #include "dial/study_config.h"
 #include "run.h"

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli.h"
-#include "core/study_config_internal.h"
+#include "studyfile/study_config_internal.h"
 #include "dial/study.h"
 #include "dial/study_config.h"
 #include "run.h"

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::internal {
 

@@ -16,8 +16,8 @@
 #include "samplers/builtin_samplers.h"
 #include "samplers/cmaes/cma_es.h"
 #include "samplers/cmaes/intersection_cache.h"
-#include "samplers/component_options.h"
-#include "samplers/random_util.h"
+#include "util/options.h"
+#include "util/random.h"
 #include "samplers/search_space.h"
 
 namespace dial {

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::internal::gp {
 namespace {

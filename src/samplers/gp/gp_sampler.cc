@@ -11,11 +11,11 @@
 #include "dial/samplers/gp.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 #include "samplers/gp/gaussian_process.h"
 #include "samplers/gp/optimize_acquisition.h"
 #include "samplers/gp/output_transform.h"
-#include "samplers/random_util.h"
+#include "util/random.h"
 #include "samplers/search_space.h"
 
 namespace dial {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "samplers/gp/gaussian_process.h"
-#include "samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::internal::gp {
 

@@ -10,7 +10,7 @@
 #include "dial/samplers/meta.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 #include "samplers/search_space.h"
 
 namespace dial {

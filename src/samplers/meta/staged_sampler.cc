@@ -7,7 +7,7 @@
 #include "dial/samplers/meta.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 
 namespace dial {
 namespace {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::internal {
 

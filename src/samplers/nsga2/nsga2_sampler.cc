@@ -13,9 +13,9 @@
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
 #include "samplers/cmaes/intersection_cache.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 #include "samplers/nsga2/nsga2_core.h"
-#include "samplers/random_util.h"
+#include "util/random.h"
 #include "samplers/search_space.h"
 
 namespace dial {

@@ -6,7 +6,7 @@
 #include <set>
 #include <vector>
 
-#include "samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::internal {
 namespace {

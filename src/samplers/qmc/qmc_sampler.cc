@@ -10,7 +10,7 @@
 #include "dial/samplers/qmc.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "samplers/component_options.h"
+#include "util/options.h"
 #include "samplers/qmc/low_discrepancy.h"
 #include "samplers/search_space.h"
 

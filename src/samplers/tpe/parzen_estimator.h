@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "dial/distribution.h"
-#include "samplers/random_util.h"
+#include "util/random.h"
 
 namespace dial::internal::tpe {
 

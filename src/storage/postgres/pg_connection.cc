@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include "util/strings.h"
+
 namespace dial::postgres {
 namespace {
 
@@ -30,11 +32,6 @@ constexpr size_t kStatementExcerpt = 72;
 // shortest exact form for any positive value; older servers need 3 for 17 digits), and UTF-8 text.
 constexpr const char* kSessionSettings =
     "SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; SET client_encoding = 'UTF8'";
-
-std::string Trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 
 std::string Excerpt(std::string_view sql) {
   std::string out(sql.substr(0, kStatementExcerpt));
@@ -141,7 +138,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const ConnectionConfig& con
     return Unavailable("cannot connect to PostgreSQL at " + config.display_url + ": libpq is out of memory");
   }
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = config.Scrub(Trim(PQerrorMessage(conn)));
+    std::string message = config.Scrub(std::string(Trim(PQerrorMessage(conn))));
     PQfinish(conn);
     return Unavailable("cannot connect to PostgreSQL server " + ServerOf(config) + " (" + config.display_url +
                        "): " + message);
@@ -164,7 +161,7 @@ std::string Connection::server() const {
 Status Connection::Failure(const PGresult* result, std::string_view what) {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   std::string_view sqlstate = state ? state : "";
-  std::string message = Trim(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+  std::string message(Trim(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_)));
   if (message.empty()) message = Trim(PQerrorMessage(conn_));
   message = config_.Scrub(std::move(message));
   if (PQstatus(conn_) == CONNECTION_BAD || sqlstate.starts_with(kConnectionExceptionClass) ||
@@ -212,7 +209,7 @@ Status Connection::Reconnect() {
   prepared_.clear();  // prepared statements belong to the old session
   if (PQstatus(conn_) != CONNECTION_OK) {
     return Unavailable("cannot reconnect to PostgreSQL server " + ServerOf(config_) + " (" + config_.display_url +
-                       "): " + config_.Scrub(Trim(PQerrorMessage(conn_))));
+                       "): " + config_.Scrub(std::string(Trim(PQerrorMessage(conn_)))));
   }
   PQsetNoticeProcessor(conn_, IgnoreNotice, nullptr);
   return ApplySessionSettings();

@@ -157,6 +157,15 @@ int FidelityBracketOf(const FrozenTrial& trial) {
   return it->second.get<int>();
 }
 
+Result<TrialFilter> FidelityPrunerView(const Study& study, const FrozenTrial& trial) {
+  if (trial.system_attrs.count(std::string(kFidelityLevelAttr)) == 0) return TrialFilter();
+  const int level = FidelityLevelOf(trial);
+  const int bracket = FidelityBracketOf(trial);
+  return TrialFilter([level, bracket](const FrozenTrial& t) {
+    return FidelityLevelOf(t) == level && FidelityBracketOf(t) == bracket;
+  });
+}
+
 FidelityDecision DecideNextFidelityStep(const std::vector<FrozenTrial>& trials, const FidelityOptions& options,
                                         StudyDirection direction) {
   using Kind = FidelityDecision::Kind;

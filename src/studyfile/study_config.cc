@@ -15,11 +15,13 @@
 #include <set>
 #include <sstream>
 
-#include "core/study_config_internal.h"
+#include "studyfile/study_config_internal.h"
 #include "dial/functions.h"
 #include "dial/pruner.h"
 #include "dial/sampler.h"
-#include "exec/placeholder.h"
+#include "dial/placeholder.h"
+#include "util/subprocess.h"
+#include "util/strings.h"
 
 namespace dial {
 namespace {
@@ -66,27 +68,6 @@ std::map<std::string, CommandBuiltinFactory>& CommandBuiltins() {
   return builtins;
 }
 const std::vector<std::string> kMfHartmannKeys = {"builtin", "bias", "max_fidelity"};
-
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ") {
-  std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 // " (did you mean 'n_trials'?)" or " (known keys: ...)".
 std::string KeyHint(const std::string& key, const std::vector<std::string>& known) {

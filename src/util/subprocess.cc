@@ -1,5 +1,5 @@
 // Subprocess: posix_spawn without a shell, pipes read with poll(), process-group termination.
-#include "exec/subprocess.h"
+#include "util/subprocess.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -7,11 +7,14 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 namespace dial {
@@ -281,6 +284,103 @@ ExitInfo Subprocess::Terminate(std::chrono::duration<double> grace, const Output
   // grandchild that escaped the group could still hold the pipe open, and we do not wait on it.
   ReadOutput(std::chrono::milliseconds(0), callback);
   return info;
+}
+
+// PATH when the environment has none (execvp's default).
+constexpr const char* kDefaultSearchPath = "/usr/local/bin:/usr/bin:/bin";
+
+Result<std::string> ResolveExecutable(const std::string& command) {
+  if (command.empty()) return NotFound("command: empty program name");
+  auto executable = [](const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+  };
+  if (command.find('/') != std::string::npos) {
+    if (executable(command)) return command;
+    if (access(command.c_str(), F_OK) != 0) return NotFound("command " + command + ": no such file");
+    return NotFound("command " + command + ": not an executable file");
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env != nullptr && *path_env != '\0' ? path_env : kDefaultSearchPath;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + command;
+    if (executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return NotFound("command " + command + ": not found on PATH");
+}
+
+Result<CapturedRun> RunShellCapturing(const std::string& command, size_t stderr_keep_bytes) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return IoError(std::string("pipe failed (") + std::strerror(errno) + ")");
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return IoError(std::string("pipe failed (") + std::strerror(errno) + ")");
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
+    return IoError(std::string("fork failed (") + std::strerror(errno) + ")");
+  }
+  if (pid == 0) {
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  CapturedRun run;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  uint8_t buffer[1 << 16];
+  while (open_fds > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (pollfd& p : fds) {
+      if (p.fd < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      const ssize_t n = ::read(p.fd, buffer, sizeof buffer);
+      if (n > 0) {
+        if (p.fd == out_pipe[0]) {
+          run.stdout_bytes.insert(run.stdout_bytes.end(), buffer, buffer + n);
+        } else {
+          run.stderr_tail.append(reinterpret_cast<char*>(buffer), static_cast<size_t>(n));
+          if (run.stderr_tail.size() > 2 * stderr_keep_bytes) {
+            run.stderr_tail.erase(0, run.stderr_tail.size() - stderr_keep_bytes);
+          }
+        }
+      } else if (n == 0 || errno != EINTR) {
+        ::close(p.fd);
+        p.fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (pollfd& p : fds) {
+    if (p.fd >= 0) ::close(p.fd);
+  }
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  run.exit.signaled = WIFSIGNALED(wstatus);
+  run.exit.code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 0;
+  run.exit.signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+  if (run.stderr_tail.size() > stderr_keep_bytes) {
+    run.stderr_tail.erase(0, run.stderr_tail.size() - stderr_keep_bytes);
+  }
+  return run;
 }
 
 }  // namespace dial

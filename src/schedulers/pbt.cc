@@ -8,7 +8,6 @@
 #include <optional>
 #include <sstream>
 
-#include "exec/heartbeat.h"
 
 namespace dial {
 namespace {

@@ -17,6 +17,10 @@
 
 namespace dial {
 
+// The path of `command`: itself when it holds a '/', else the first executable regular file of that name on $PATH.
+// NotFound naming the command when there is none (or the file is not executable).
+Result<std::string> ResolveExecutable(const std::string& command);
+
 struct SpawnOptions {
   std::string executable;         // a path (see ResolveExecutable); not looked up on PATH here
   std::vector<std::string> argv;  // argv[0] included
@@ -85,5 +89,15 @@ class Subprocess {
   std::string stderr_partial_;
   std::optional<ExitInfo> exit_;
 };
+
+// What a finished shell command printed, and how it ended.
+struct CapturedRun {
+  std::vector<uint8_t> stdout_bytes;  // all of it, binary-safe (audio from a wav.scp pipe)
+  std::string stderr_tail;            // the last `stderr_keep_bytes` bytes or so
+  ExitInfo exit;
+};
+// Runs `command` with /bin/sh -c, stdin from /dev/null, and waits for it, keeping all of its stdout and the tail of
+// its stderr. IoError when it cannot be started (pipe or fork failed). Blocks until the command exits.
+Result<CapturedRun> RunShellCapturing(const std::string& command, size_t stderr_keep_bytes);
 
 }  // namespace dial

@@ -326,6 +326,7 @@ TEST(FidelityTest, PrunerComparesATrialOnlyWithItsFidelityLevel) {
   so.pruner_options = Json{{"n_startup_trials", 2}, {"n_warmup_steps", 0}};
   Result<std::unique_ptr<Study>> study = Study::Create(*storage, so);
   ASSERT_TRUE(study.ok()) << study.status().ToString();
+  (*study)->SetPrunerViewProvider(FidelityPrunerView);
   // Three finished level-0 trials whose curves are low (0.1 at step 1), and two level-1 trials at 0.5 and 0.7.
   auto finished = [&](int level, double value) {
     Result<std::unique_ptr<Trial>> t = (*study)->Ask();
