@@ -18,10 +18,12 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <thread>
 
 #include "cli.h"
+#include "exec/run_budget.h"
 #include "exec/worker_loop.h"
 #include "exec/worker_pool.h"
 
@@ -418,9 +420,15 @@ std::string StaleText(const std::vector<int64_t>& numbers) {
   return "trial(s) " + out + " FAIL: " + std::string(kStaleHeartbeatReason) + " (failed by this worker)";
 }
 
+// One line: "dial: interrupted; nothing is left RUNNING", or "dial: interrupted during trial 3; ..." when the status
+// says more than that it was interrupted.
 int ReportInterrupted(const Status& status) {
   std::cout.flush();
-  std::cerr << "dial: interrupted: " << status.message() << "; nothing is left RUNNING" << std::endl;
+  const std::string_view word = kInterruptedReason;
+  const std::string& message = status.message();
+  std::string what = message.rfind(word, 0) == 0 ? message : std::string(word) + ": " + message;
+  if (message.empty()) what = word;
+  std::cerr << "dial: " << what << "; nothing is left RUNNING" << std::endl;
   return kExitInterrupted;
 }
 
@@ -435,6 +443,18 @@ void PrintHeader(const RunRequest& request, std::optional<int64_t> total) {
 
 std::string StoppedText(const Study& study, const StopDecision& decision) {
   return "study '" + study.name() + "' stopped: " + decision.reason;
+}
+
+// The loop's error, naming the SQLite file when it does not already (a full disk's "database or disk is full" must
+// say which file). PostgreSQL's errors name their server, and its URL may hold a password: it is left out.
+std::string StorageErrorText(const RunRequest& request, const Status& status) {
+  constexpr std::string_view kSqliteUrlPrefix = "sqlite:///";
+  const std::string& message = status.message();
+  const std::string& url = request.storage_url;
+  if (url.rfind(kSqliteUrlPrefix, 0) != 0) return message;
+  const std::string path = url.substr(kSqliteUrlPrefix.size());
+  if (path.empty() || message.find(path) != std::string::npos) return message;
+  return "storage " + url + ": " + message;
 }
 
 int RunInProcess(const RunRequest& request) {
@@ -485,6 +505,13 @@ int RunInProcess(const RunRequest& request) {
     ledger = std::move(opened).value();
     options.resources = ledger.get();
   }
+  std::unique_ptr<RunBudget> run_budget;
+  if (!request.run_budget_path.empty()) {
+    Result<std::unique_ptr<RunBudget>> opened = RunBudget::Open(request.run_budget_path, request.run_n_trials);
+    if (!opened.ok()) return ReportError(opened.status());
+    run_budget = std::move(opened).value();
+    options.run_budget = run_budget.get();
+  }
   progress.Start();
   Status status = RunWorkerLoop(study, *objective, options);
   progress.Finish();
@@ -493,18 +520,40 @@ int RunInProcess(const RunRequest& request) {
   if (stopped_by && !request.child) std::cout << StoppedText(study, *stopped_by) << std::endl;
   // A pool's worker leaves the one "interrupted" line to the pool.
   if (status.code() == StatusCode::kCancelled) return request.child ? kExitInterrupted : ReportInterrupted(status);
-  if (!status.ok()) return ReportError(Status(StatusCode::kInternal, status.message()));
+  if (!status.ok()) return ReportError(Status(StatusCode::kInternal, StorageErrorText(request, status)));
   return kExitOk;
 }
 
-// One line on the trials numbered from `first_number` on, read back from the storage after the pool has ended.
-std::string PoolSummary(Study& study, int64_t first_number, double seconds) {
+// The processes of one pool (its workers, replacements included), by pid on this host: a trial is the pool's when
+// its dial:worker names one of them, so that two pools on one study each count their own trials. Thread-safe.
+class PoolMembers {
+ public:
+  void Add(pid_t pid) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pids_.insert(static_cast<int64_t>(pid));
+  }
+  bool Ran(const FrozenTrial& trial) const {
+    auto it = trial.system_attrs.find(std::string(kWorkerAttr));
+    if (it == trial.system_attrs.end() || !it->second.is_object()) return false;
+    if (it->second.value("host", "") != host_) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    return pids_.count(it->second.value("pid", int64_t{-1})) > 0;
+  }
+
+ private:
+  const std::string host_ = HostName();
+  mutable std::mutex mu_;
+  std::set<int64_t> pids_;  // GUARDED_BY(mu_)
+};
+
+// One line on the trials of this pool's workers, read back from the storage after the pool has ended.
+std::string PoolSummary(Study& study, const PoolMembers& members, double seconds) {
   Result<std::vector<FrozenTrial>> trials = study.GetTrials();
   if (!trials.ok()) return "(cannot read the trials: " + trials.status().message() + ")";
   std::map<TrialState, int64_t> by_state;
   int64_t n = 0;
   for (const FrozenTrial& trial : *trials) {
-    if (trial.number < first_number) continue;
+    if (!members.Ran(trial)) continue;
     ++n;
     ++by_state[trial.state];
   }
@@ -523,16 +572,17 @@ std::string PoolSummary(Study& study, int64_t first_number, double seconds) {
   return out;
 }
 
-// The status line of a pool: this run's trials (numbered from `first_number` on) and the study's best, read from
-// the storage. Nullopt when the storage cannot be read (the line keeps what it showed).
-std::optional<StatusCounts> ReadPoolCounts(const Study& study, int64_t first_number, std::optional<int64_t> total) {
+// The status line of a pool: this pool's trials and the study's best, read from the storage. Nullopt when the
+// storage cannot be read (the line keeps what it showed).
+std::optional<StatusCounts> ReadPoolCounts(const Study& study, const PoolMembers& members,
+                                           std::optional<int64_t> total) {
   Result<std::vector<FrozenTrial>> trials = study.storage().GetAllTrials(study.id());
   if (!trials.ok()) return std::nullopt;
   StatusCounts counts;
   counts.total = total;
   counts.multi_objective = study.is_multi_objective();
   for (const FrozenTrial& trial : *trials) {
-    if (trial.number < first_number) continue;
+    if (!members.Ran(trial)) continue;
     if (trial.state == TrialState::kRunning) ++counts.running;
     if (IsFinished(trial.state)) ++counts.done;
     if (trial.state == TrialState::kPruned) ++counts.pruned;
@@ -546,21 +596,23 @@ int RunPool(const RunRequest& request) {
   Study& study = *request.study;
   const StudyConfig& config = *request.config;
   const auto start = std::chrono::steady_clock::now();
-  Result<int64_t> first_number = study.storage().GetNTrials(study.id());
-  if (!first_number.ok()) return ReportError(first_number.status());
-  std::optional<int64_t> study_n_trials = request.study_n_trials;
+  const std::optional<int64_t> study_n_trials = request.study_n_trials;
+  // This call's trials: one budget that the workers share (and nobody else counts), whatever other pools or
+  // workers do on the study.
+  std::unique_ptr<RunBudget> run_budget;
   if (request.n_trials) {
-    // One budget for all the workers: this call's trials on top of what the study holds now.
-    Result<int64_t> used = StudyBudgetCount(study.storage(), study.id());
-    if (!used.ok()) return ReportError(used.status());
-    const int64_t mine = *used + *request.n_trials;
-    study_n_trials = study_n_trials ? std::min(*study_n_trials, mine) : mine;
+    Result<std::unique_ptr<RunBudget>> created = RunBudget::Create(*request.n_trials);
+    if (!created.ok()) return ReportError(created.status());
+    run_budget = std::move(created).value();
   }
-  std::optional<int64_t> total;
+  std::optional<int64_t> total = request.n_trials;
   if (!request.child) {
     if (study_n_trials) {
       Result<int64_t> used = StudyBudgetCount(study.storage(), study.id());
-      if (used.ok()) total = std::max<int64_t>(0, *study_n_trials - *used);
+      if (used.ok()) {
+        const int64_t left = std::max<int64_t>(0, *study_n_trials - *used);
+        total = total ? std::min(*total, left) : left;
+      }
     }
     PrintHeader(request, total);
   }
@@ -568,8 +620,8 @@ int RunPool(const RunRequest& request) {
   WorkerPoolOptions pool;
   pool.n_workers = request.n_jobs;
   pool.executable = SelfExecutable();  // the workers run this very binary
-  pool.worker_argv = {"dial",     "worker", "--storage", request.storage_url, "--study", study.name(),
-                      "--n-jobs", "1",      "--child"};
+  pool.worker_argv = {"dial", "worker",  "--storage",    request.storage_url,     "--study", study.name(), "--n-jobs",
+                      "1",    "--child", "--parent-pid", std::to_string(getpid())};
   if (!request.config_path.empty()) {
     std::error_code ec;
     const std::filesystem::path absolute = std::filesystem::absolute(request.config_path, ec);
@@ -577,6 +629,10 @@ int RunPool(const RunRequest& request) {
   }
   if (study_n_trials) {
     pool.worker_argv.insert(pool.worker_argv.end(), {"--study-n-trials", std::to_string(*study_n_trials)});
+  }
+  if (run_budget) {
+    pool.worker_argv.insert(pool.worker_argv.end(), {"--run-budget", run_budget->path(), "--run-n-trials",
+                                                     std::to_string(run_budget->n_trials())});
   }
   if (request.timeout_seconds) {
     pool.worker_argv.insert(pool.worker_argv.end(), {"--timeout", FormatFloatForYaml(*request.timeout_seconds)});
@@ -601,9 +657,10 @@ int RunPool(const RunRequest& request) {
   pool.stop_flag = &g_stop;
   // On a terminal the status line, the workers' lines above it; elsewhere the workers' lines as they come.
   std::optional<StatusLine> status_line;
-  const int64_t first = *first_number;
+  PoolMembers members;
+  pool.on_worker_started = [&members](pid_t pid) { members.Add(pid); };
   if (!request.child && isatty(STDOUT_FILENO) == 1) {
-    status_line.emplace([&study, first, total] { return ReadPoolCounts(study, first, total); });
+    status_line.emplace([&study, &members, total] { return ReadPoolCounts(study, members, total); });
   }
   std::mutex output_mu;  // lines come from one thread, but keep whole lines whole whatever changes later
   auto print = [&](std::ostream& out, std::string_view line) {
@@ -619,13 +676,13 @@ int RunPool(const RunRequest& request) {
   pool.on_event = [&](const std::string& message) { print(std::cout, message); };
   if (status_line) {
     const StatusCounts none{.total = total, .multi_objective = study.is_multi_objective()};
-    status_line->Start(ReadPoolCounts(study, first, total).value_or(none));
+    status_line->Start(ReadPoolCounts(study, members, total).value_or(none));
   }
   Status status = RunWorkerPool(pool);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (status_line) status_line->Finish(ReadPoolCounts(study, first, total));
+  if (status_line) status_line->Finish(ReadPoolCounts(study, members, total));
   if (!request.child) {
-    std::cout << "study '" << study.name() << "': " << PoolSummary(study, *first_number, seconds) << std::endl;
+    std::cout << "study '" << study.name() << "': " << PoolSummary(study, members, seconds) << std::endl;
     // The workers checked the stoppers and recorded the first that held; say whether one holds now.
     if (status.ok()) {
       Result<std::optional<StopDecision>> stopped_by = CheckAndRecordStop(study, config.stoppers);
