@@ -269,7 +269,7 @@ struct TrialOutput {
   std::string final_text;
   int64_t last_step = -1;
   int64_t stdout_lines = 0;   // lines of stdout seen so far: the number of the current one
-  bool in_long_line = false;  // the callbacks now are the rest of a line over kMaxReportLineBytes
+  bool in_long_line = false;  // the last callback was a piece of a line over kMaxReportLineBytes
   Status protocol_error;      // a report the trial cannot be read from: the trial fails with it
   bool prune = false;
   bool stopping = false;  // once the child is being stopped, its reports are only logged
@@ -280,18 +280,18 @@ struct TrialOutput {
 // final line is kept; a report that cannot be read, or a step that is not a non-negative integer, sets
 // out.protocol_error naming the line.
 void OnStdoutLine(std::string_view line, Trial& trial, const CommandObjectiveOptions& options, TrialOutput& out) {
-  if (out.in_long_line) {
-    // The rest of a line already judged by its first piece.
-    if (line.size() <= kMaxReportLineBytes) out.in_long_line = false;
-    return;
-  }
-  const int64_t number = ++out.stdout_lines;
+  // After a piece of a line over the limit, the callbacks up to one no longer than the limit are the rest of that
+  // line. Such a last piece is still read (it is a line of its own when a whole line just over the limit came in one
+  // read, which the subprocess does not tell apart), but it neither gets a number nor fails the trial: it may be the
+  // tail of a long log line.
+  const bool rest_of_long_line = out.in_long_line;
+  out.in_long_line = line.size() > kMaxReportLineBytes;
+  const int64_t number = rest_of_long_line ? out.stdout_lines : ++out.stdout_lines;
   if (!out.protocol_error.ok()) return;
   auto fail = [&](const std::string& what) {
-    out.protocol_error = TrialFailure(StdoutLineRef(number, line) + ": " + what);
+    if (!rest_of_long_line) out.protocol_error = TrialFailure(StdoutLineRef(number, line) + ": " + what);
   };
   if (line.size() > kMaxReportLineBytes) {
-    out.in_long_line = true;
     if (LooksLikeReport(line, options.metrics)) {
       fail("longer than the limit of 1 MiB (" + std::to_string(kMaxReportLineBytes) + " bytes) per line");
     }

@@ -123,6 +123,12 @@ echo '{{"loss": 0.25}}'
 )");
   ASSERT_TRUE(values.ok()) << values.status().ToString();
   EXPECT_EQ(*values, std::vector<double>{0.25});
+  // Its pieces count as one line: the next one is line 2.
+  auto after = RunShell(R"(
+head -c 3000000 /dev/zero | tr '\0' x; echo
+echo '{{"step": -1, "loss": 0.25}}'
+)");
+  EXPECT_THAT(after.status().message(), HasSubstr("stdout line 2 '{\"step\": -1"));
 }
 
 // Invalid UTF-8 anywhere in the final line made it unreadable, reported as "printed no final line".
