@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include "dial/fidelity.h"
@@ -38,6 +39,12 @@ constexpr std::chrono::milliseconds kMemorySampleInterval{200};
 constexpr std::chrono::seconds kDrainAfterExit{2};
 // The longest stderr line quoted in a fail reason.
 constexpr size_t kReasonLineChars = 300;
+// The longest stdout line read as a report (docs/command-objective.md). It is the size above which the subprocess
+// (exec/subprocess.cc, kMaxLineBytes) passes a line on in pieces, so a callback longer than this is the first piece
+// of a longer line and the callbacks after it, up to one no longer than this, are the rest of it.
+constexpr size_t kMaxReportLineBytes = size_t{1} << 20;
+// How much of a stdout line a fail reason quotes to name it.
+constexpr size_t kQuotedLineChars = 60;
 constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 
 // A failure of the trial (not of dial): the message is the reason stored in the trial.
@@ -80,9 +87,61 @@ constexpr const char* kNanMarkerJson = R"("\u0001nan")";
 constexpr const char* kInfMarkerJson = R"("\u0001inf")";
 constexpr const char* kNegInfMarkerJson = R"("\u0001-inf")";
 
-std::optional<Json> ParseJsonLine(std::string_view line) {
+// The 0-based offset where the first malformed UTF-8 sequence of `s` starts (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or npos when all of it is well-formed.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      if (i + k >= s.size()) return i;
+      const unsigned char b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < low || b > high) : (b >> 6) != 0x2) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// nlohmann's what() without its "[json.exception.parse_error.101] " tag.
+std::string JsonErrorText(const Json::exception& e) {
+  std::string_view text = e.what();
+  if (size_t tag_end = text.find("] "); text.rfind("[json.exception", 0) == 0 && tag_end != std::string_view::npos) {
+    text.remove_prefix(tag_end + 2);
+  }
+  return std::string(text);
+}
+
+// A stdout line read as a report: nullopt for a line that does not start with '{' (log output); InvalidArgument
+// saying what is wrong for one that does but is not a JSON object (not UTF-8, a number out of range, bad syntax).
+Result<std::optional<Json>> ParseJsonLine(std::string_view line) {
   size_t first = line.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos || line[first] != '{') return std::nullopt;
+  if (first == std::string_view::npos || line[first] != '{') return std::optional<Json>();
+  if (size_t bad = FirstInvalidUtf8(line); bad != std::string_view::npos) {
+    char text[96];
+    snprintf(text, sizeof(text), "not UTF-8: byte %zu (0x%02X) starts no valid UTF-8 character", bad + 1,
+             static_cast<unsigned>(static_cast<unsigned char>(line[bad])));
+    return InvalidArgument(text);
+  }
   std::string text;
   text.reserve(line.size());
   bool in_string = false;
@@ -113,9 +172,36 @@ std::optional<Json> ParseJsonLine(std::string_view line) {
       text += c;
     }
   }
-  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return std::nullopt;
-  return parsed;
+  try {
+    Json parsed = Json::parse(text);
+    if (!parsed.is_object()) return InvalidArgument("not a JSON object");
+    return std::optional<Json>(std::move(parsed));
+  } catch (const Json::out_of_range& e) {
+    // 1e999: a double holds up to 1.8e308; Python writes an infinite value as Infinity.
+    return InvalidArgument("value out of range: " + JsonErrorText(e) +
+                           " (the largest finite value is 1.8e308; print Infinity for an infinite one)");
+  } catch (const Json::exception& e) {
+    return InvalidArgument("not valid JSON: " + JsonErrorText(e));
+  }
+}
+
+// The step of an intermediate value: a non-negative integer that fits an int64 (2.0 counts, 2.5 and 1e30 do not).
+std::optional<int64_t> StepNumber(const Json& v) {
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return static_cast<int64_t>(u);
+    return std::nullopt;
+  }
+  if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    return i >= 0 ? std::optional<int64_t>(i) : std::nullopt;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    // 2^63 is the first double above int64's range.
+    if (std::isfinite(d) && d >= 0 && d == std::floor(d) && d < 9223372036854775808.0) return static_cast<int64_t>(d);
+  }
+  return std::nullopt;
 }
 
 // The number a metric field holds (NaN and ±inf included), or nullopt when it is not a number.
@@ -143,6 +229,36 @@ std::string ShortLine(const std::string& line) {
   return line.substr(0, kReasonLineChars) + "...";
 }
 
+// A JSON value as the trainer wrote it, with NaN and the infinities back in Python's spelling.
+std::string JsonText(const Json& v) {
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == kNanMarker) return "NaN";
+    if (s == kInfMarker) return "Infinity";
+    if (s == kNegInfMarker) return "-Infinity";
+  }
+  return v.dump();
+}
+
+// Whether a line that cannot be read was meant as a report: an object naming "step" or a metric. Other lines that
+// start with '{' but are not JSON stay log output, as before.
+bool LooksLikeReport(std::string_view line, const std::vector<std::string>& metrics) {
+  const size_t first = line.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos || line[first] != '{') return false;
+  if (line.find("\"step\"") != std::string_view::npos) return true;
+  return std::any_of(metrics.begin(), metrics.end(),
+                     [&](const std::string& m) { return line.find("\"" + m + "\"") != std::string_view::npos; });
+}
+
+// "stdout line 3 '{"step": -1, "loss": 0.5}'": the line's number in the child's stdout and the start of it.
+std::string StdoutLineRef(int64_t number, std::string_view line) {
+  const size_t first = std::min(line.find_first_not_of(" \t\r"), line.size());
+  std::string_view shown = line.substr(first);
+  const bool cut = shown.size() > kQuotedLineChars;
+  return "stdout line " + std::to_string(number) + " '" + SanitizeUtf8(shown.substr(0, kQuotedLineChars)) +
+         (cut ? "..." : "") + "'";
+}
+
 // Everything read from the child while it runs.
 struct TrialOutput {
   std::ofstream stdout_log;
@@ -152,10 +268,76 @@ struct TrialOutput {
   std::optional<Json> final_line;  // the last JSON object without "step" that names a metric
   std::string final_text;
   int64_t last_step = -1;
+  int64_t stdout_lines = 0;   // lines of stdout seen so far: the number of the current one
+  bool in_long_line = false;  // the last callback was a piece of a line over kMaxReportLineBytes
+  Status protocol_error;      // a report the trial cannot be read from: the trial fails with it
   bool prune = false;
   bool stopping = false;  // once the child is being stopped, its reports are only logged
   Status error;           // a storage error while reporting
 };
+
+// Reads one line of the child's stdout (already logged): an intermediate value is reported and the pruner asked; the
+// final line is kept; a report that cannot be read, or a step that is not a non-negative integer, sets
+// out.protocol_error naming the line.
+void OnStdoutLine(std::string_view line, Trial& trial, const CommandObjectiveOptions& options, TrialOutput& out) {
+  // After a piece of a line over the limit, the callbacks up to one no longer than the limit are the rest of that
+  // line. Such a last piece is still read (it is a line of its own when a whole line just over the limit came in one
+  // read, which the subprocess does not tell apart), but it neither gets a number nor fails the trial: it may be the
+  // tail of a long log line.
+  const bool rest_of_long_line = out.in_long_line;
+  out.in_long_line = line.size() > kMaxReportLineBytes;
+  const int64_t number = rest_of_long_line ? out.stdout_lines : ++out.stdout_lines;
+  if (!out.protocol_error.ok()) return;
+  auto fail = [&](const std::string& what) {
+    if (!rest_of_long_line) out.protocol_error = TrialFailure(StdoutLineRef(number, line) + ": " + what);
+  };
+  if (line.size() > kMaxReportLineBytes) {
+    if (LooksLikeReport(line, options.metrics)) {
+      fail("longer than the limit of 1 MiB (" + std::to_string(kMaxReportLineBytes) + " bytes) per line");
+    }
+    return;
+  }
+  Result<std::optional<Json>> parsed = ParseJsonLine(line);
+  if (!parsed.ok()) {
+    if (LooksLikeReport(line, options.metrics)) fail(parsed.status().message());
+    return;
+  }
+  if (!parsed->has_value()) return;  // plain log output
+  Json& json = **parsed;
+  auto step_it = json.find("step");
+  if (step_it == json.end()) {
+    for (const std::string& m : options.metrics) {
+      if (json.contains(m)) {
+        out.final_line = std::move(json);
+        out.final_text = std::string(line);
+        return;
+      }
+    }
+    return;
+  }
+  if (out.stopping || !out.error.ok() || out.prune) return;
+  const std::optional<int64_t> step = StepNumber(*step_it);
+  if (!step.has_value()) {
+    fail("\"step\" must be a non-negative integer, got " + JsonText(*step_it));
+    return;
+  }
+  auto value_it = json.find(options.metrics.front());
+  if (value_it == json.end()) return;
+  std::optional<double> value = MetricNumber(*value_it);
+  if (!value.has_value()) return;
+  Status reported = trial.Report(*step, *value);
+  if (!reported.ok()) {
+    out.error = reported;
+    return;
+  }
+  out.last_step = *step;
+  Result<bool> prune = trial.ShouldPrune();
+  if (!prune.ok()) {
+    out.error = prune.status();
+  } else if (*prune) {
+    out.prune = true;
+  }
+}
 
 }  // namespace
 
@@ -375,7 +557,6 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
   if (!started.ok()) return TrialFailure(started.status().message());
   Subprocess& proc = **started;
 
-  const std::string& first_metric = options.metrics.front();
   auto on_line = [&](OutputStream stream, std::string_view line) {
     if (stream == OutputStream::kStderr) {
       out.stderr_log << line << '\n' << std::flush;
@@ -389,38 +570,7 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
     }
     // Flushed per line so that `tail -f stdout.log` follows a running trial.
     out.stdout_log << line << '\n' << std::flush;
-    std::optional<Json> json = ParseJsonLine(line);
-    if (!json.has_value()) return;  // plain log output
-    auto step_it = json->find("step");
-    if (step_it == json->end()) {
-      for (const std::string& m : options.metrics) {
-        if (json->contains(m)) {
-          out.final_line = std::move(*json);
-          out.final_text = std::string(line);
-          return;
-        }
-      }
-      return;
-    }
-    if (out.stopping || !out.error.ok() || out.prune) return;
-    auto value_it = json->find(first_metric);
-    if (!step_it->is_number() || value_it == json->end()) return;
-    double step_number = step_it->get<double>();
-    std::optional<double> value = MetricNumber(*value_it);
-    if (!value.has_value() || step_number != std::floor(step_number) || step_number < 0) return;
-    const int64_t step = static_cast<int64_t>(step_number);
-    Status reported = trial.Report(step, *value);
-    if (!reported.ok()) {
-      out.error = reported;
-      return;
-    }
-    out.last_step = step;
-    Result<bool> prune = trial.ShouldPrune();
-    if (!prune.ok()) {
-      out.error = prune.status();
-    } else if (*prune) {
-      out.prune = true;
-    }
+    OnStdoutLine(line, trial, options, out);
   };
 
   const auto grace = std::chrono::duration<double>(options.kill_grace_seconds);
@@ -437,6 +587,11 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
       out.stopping = true;
       proc.Terminate(grace, on_line);
       return out.error;
+    }
+    if (!out.protocol_error.ok()) {
+      out.stopping = true;
+      proc.Terminate(grace, on_line);
+      return fail_with_tail(out.protocol_error);
     }
     if (out.prune) {
       out.stopping = true;
@@ -480,6 +635,7 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
   out.stderr_log.flush();
   if (!out.error.ok()) return out.error;
   if (out.prune) return TrialPruned("pruned at step " + std::to_string(out.last_step));
+  if (!out.protocol_error.ok()) return fail_with_tail(out.protocol_error);
 
   // ---- verdict ----
   if (!exit_info.success()) {
@@ -488,6 +644,7 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
     return fail_with_tail(TrialFailure(reason));
   }
   if (!out.final_line.has_value()) {
+    const std::string& first_metric = options.metrics.front();
     std::string names;
     for (const std::string& m : options.metrics) names += (names.empty() ? "" : ", ") + m;
     return fail_with_tail(TrialFailure("command printed no final line with metric(s) " + names +
