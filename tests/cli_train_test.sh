@@ -88,6 +88,21 @@ check "bad key one line" test "$(wc -l <bad.err)" -eq 1
 "$dial" train --config train.yaml --set batch_size=0 --out bad >/dev/null 2>bad2.err
 check "bad value exit 2" test $? -eq 2
 check "bad value named" grep -q 'batch_size (0) must be >= 1' bad2.err
+# A rule between keys (the model's) is checked when the keys are read, before any data: exit 2, nothing written.
+"$dial" train --config train.yaml --set conv_kernel_size=4 --out badk >/dev/null 2>badk.err
+check "model rule exit 2" test $? -eq 2
+check "model rule named" grep -q 'conv_kernel_size (4) must be odd' badk.err
+check "model rule wrote nothing" test ! -e badk
+
+# The keys, printed from their one definition: --keys and --help list every key with its default.
+"$dial" train --keys >keys.out 2>keys.err
+check "--keys exit 0" test $? -eq 0
+"$dial" train --help >help.out 2>&1
+for key in data n_mels encoder subsampling_channels d_model ctc_weight lr batch_size num_time_masks metric; do
+  check "--keys lists $key" grep -q "^  $key = " keys.out
+  check "--help lists $key" grep -q "^  $key = " help.out
+done
+check "--keys shows a default" grep -q '^  d_model = 144  (≥ 2)' keys.out
 
 # lr 1e6 diverges: exit 1, the reason on stderr.
 "$dial" train --config train.yaml --set lr=1e6 --set scheduler=constant --set grad_clip=0 --out nan >nan.out 2>nan.err

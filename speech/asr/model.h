@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dial/status.h"
+#include "speech/asr/model_options.h"
 
 namespace dial::speech {
 
@@ -19,48 +20,10 @@ inline constexpr int kBlankId = 0;
 inline constexpr int kUnkId = 1;
 inline int64_t SosEosId(int vocab_size) { return vocab_size - 1; }
 
-struct AsrModelOptions {
-  int input_dim = 80;
-  int vocab_size = 0;                  // includes <blank>=0, <unk>=1; attention decoder uses <sos/eos>=vocab_size-1
-  std::string encoder = "conformer";   // lstm | gru | transformer | conformer | tdnn
-  bool bidirectional = true;           // lstm/gru
-  std::string subsampling = "conv2d";  // conv2d (4x) | conv2d2 (2x) | conv2d6 (6x) | none
-  // Channels of the subsampling convolutions; 0 = d_model (ESPnet/WeNet). 32 by default because with d_model
-  // channels the second 3×3 convolution dominates a CPU training step (measured 13 s vs 0.12 s forward +
-  // backward for 16 × 3 s at 144 vs 32 channels, one thread): see docs/asr-model.md.
-  int subsampling_channels = 32;
-  int num_layers = 4;
-  int d_model = 144;
-  int attention_heads = 4;
-  int ff_dim = 576;
-  int conv_kernel_size = 15;
-  double dropout = 0.1;
-  double attention_dropout = 0.0;
-  std::string residual_scaling = "none";  // none | deepnorm | rezero  (depth-aware: when num_layers is tuned)
-  std::string decoder = "ctc";            // ctc | attention (joint CTC + attention)
-  int decoder_layers = 2;
-  // Conformer conv module (and TDNN) normalisation: batch_norm (ESPnet/WeNet default) | layer_norm. layer_norm keeps an
-  // utterance's output independent of what it is batched with even in training mode.
-  std::string conv_norm = "batch_norm";
-
-  // InvalidArgument naming the key: "d_model (250) must be divisible by attention_heads (4)".
-  Status Validate() const;
-};
-
-// Number of output frames after subsampling `num_frames` input frames (the same arithmetic the convolutions do:
-// a k×k convolution of stride s without padding maps T to (T − k) / s + 1). 0 when the input is too short.
-int64_t SubsampledLength(const std::string& subsampling, int64_t num_frames);
-// The fewest input frames that give one output frame (conv2d 7, conv2d6 11, conv2d2 3, none 1). A batch whose
-// longest utterance is shorter cannot pass the convolutions: the trainer drops such utterances.
-int64_t MinInputFrames(const std::string& subsampling);
-
-namespace asr_internal {  // implementation modules, defined in model.cc
+namespace asr_internal {  // the model's modules (speech/asr/layers.h, encoders.cc, decoder.cc)
 class Subsampling;
 class Encoder;
 class AttentionDecoder;
-// Transformer-XL relative shift (exposed for its test): x [B, H, T, 2T−1] scored against relative positions
-// T−1 … −(T−1) → [B, H, T, T] with out[i][j] = x[i][T−1−i+j].
-torch::Tensor RelShift(const torch::Tensor& x);
 }  // namespace asr_internal
 
 struct EncoderOutput {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "speech/asr/layers.h"  // asr_internal::RelShift
 #include "speech/asr/optim.h"
 
 namespace dial::speech {
@@ -378,7 +379,7 @@ TEST_F(AsrModelTest, ValidateNamesTheKey) {
   EXPECT_EQ(message(o), "dropout (1) must be in [0, 1)");
   o = Tiny("conformer");
   o.num_layers = 0;
-  EXPECT_EQ(message(o), "num_layers (0) must be at least 1");
+  EXPECT_EQ(message(o), "num_layers (0) must be >= 1");
   auto bad = NewAsrModel(o, 1);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);

@@ -1,94 +1,175 @@
-// AsrTrainConfig: one table of keys (name → member) drives the JSON reader, ToJson and the key list, and
-// Validate checks every value with a message naming its key.
+// AsrTrainConfig: every trainer key defined once (name, where it is stored, rule, meaning) in AsrTrainKeys() and,
+// for the model's keys, AsrModelKeys(). The JSON reader, ToJson, the key list, the per-key checks, --help/--keys
+// and the docs' key tables all read these definitions.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
-#include <variant>
+#include <sstream>
 
 #include "speech/asr/trainer.h"
 
 namespace dial::speech {
 namespace {
 
-using Member = std::variant<std::string AsrTrainConfig::*, int AsrTrainConfig::*, int64_t AsrTrainConfig::*,
-                            uint64_t AsrTrainConfig::*, double AsrTrainConfig::*, bool AsrTrainConfig::*>;
+using keys::AnyValue;
+using keys::IntAtLeast;
+using keys::OneOf;
+using C = AsrTrainConfig;
 
-struct KeyInfo {
+const std::vector<keys::KeySpec<C>>& TrainerOwnKeys() {
+  static const std::vector<keys::KeySpec<C>> specs = {
+      // Data
+      {"data", "Data", &C::data, AnyValue{},
+       "corpus directory holding `train/`, `dev/`, `test/` Kaldi data dirs (what `dial corpus synth` writes)",
+       "(required)"},
+      {"train_set", "Data", &C::train_set, AnyValue{},
+       "explicit training set (Kaldi dir, NeMo manifest or WeNet data.list)", "DATA/train"},
+      {"dev_set", "Data", &C::dev_set, AnyValue{}, "explicit dev set", "DATA/dev"},
+      {"test_set", "Data", &C::test_set, AnyValue{},
+       "explicit test set; `none` skips the test evaluation; a missing `DATA/test` is skipped", "DATA/test", true},
+      {"data_hours", "Data", &C::data_hours, keys::AtLeastReal(0.0),
+       "train on `SelectHours(train, data_hours, seed)`: a speaker-stratified nested subset (the fidelity knob)",
+       "0 (all)"},
+      {"bad_utterances", "Data", &C::bad_utterances, OneOf{{"skip", "stop"}},
+       "`skip`: an unreadable/empty/too-short utterance or one without transcript is logged with its id and file "
+       "and left out; `stop`: it ends the run (exit 2)",
+       nullptr, true},
+      {"feature_cache", "Data", &C::feature_cache, AnyValue{},
+       "features computed once per (front end, audio file, speed factor, dither seed) and read back by every later "
+       "run and trial that shares them: `auto` = `DATA/.dial-feature-cache` when `data` is set, `none`, or a "
+       "directory",
+       nullptr, true},
+      {"allow_piped_commands", "Data", &C::allow_piped_commands, AnyValue{},
+       "run `wav.scp` entries that end in a pipe (a command whose output is the audio)"},
+      // Front end
+      {"sample_rate", "Front end", &C::sample_rate, IntAtLeast{1000},
+       "audio is resampled to it (downsampling only; a lower-rate file is a bad utterance)"},
+      {"frame_length_ms", "Front end", &C::frame_length_ms, keys::Positive(), "analysis window length"},
+      {"frame_shift_ms", "Front end", &C::frame_shift_ms, keys::Positive(), "hop between frames"},
+      {"n_mels", "Front end", &C::n_mels, IntAtLeast{1}, "mel bins (the model's input dimension)"},
+      {"window", "Front end", &C::window, OneOf{{"povey", "hann", "hanning", "hamming", "rectangular", "blackman"}},
+       "analysis window"},
+      {"dither", "Front end", &C::dither, keys::Closed(0.0, 1e4),
+       "Gaussian dither (int16 scale), training set only, seeded per utterance"},
+      {"speed_perturb", "Front end", &C::speed_perturb, AnyValue{},
+       "training copies at speeds 0.9, 1.0, 1.1 (Kaldi's; ids prefixed `sp0.9-`)"},
+      // Tokens
+      {"tokens", "Tokens", &C::tokens, OneOf{{"char", "sentencepiece"}},
+       "`char`: every character of the (lower-cased, whitespace-collapsed) training transcripts, space as `▁`; "
+       "`sentencepiece`: a unigram model trained on them"},
+      {"sp_vocab_size", "Tokens", &C::sp_vocab_size, IntAtLeast{4},
+       "SentencePiece vocabulary, `<blank>`, `<unk>` and `<sos/eos>` included"},
+      // Model: AsrModelKeys() come first, then the loss weights.
+      {"ctc_weight", "Model", &C::ctc_weight, keys::Closed(0.0, 1.0),
+       "with `decoder: attention`: loss = ctc_weight·CTC + (1 − ctc_weight)·attention"},
+      {"label_smoothing", "Model", &C::label_smoothing, keys::HalfOpen(0.0, 1.0),
+       "label smoothing of the attention decoder's cross-entropy"},
+      // Optimiser and schedule
+      {"optimizer", "Optimiser and schedule", &C::optimizer, OneOf{{"adam", "adamw", "sgd", "adafactor"}},
+       "the optimiser"},
+      {"lr", "Optimiser and schedule", &C::lr, keys::Positive(),
+       "the **peak** learning rate (warmup schedules reach it at `warmup_steps`); noam ignores it"},
+      {"beta1", "Optimiser and schedule", &C::beta1, keys::HalfOpen(0.0, 1.0),
+       "Adam/AdamW first moment (Adafactor: momentum on its update)"},
+      {"beta2", "Optimiser and schedule", &C::beta2, keys::HalfOpen(0.0, 1.0),
+       "Adam/AdamW second moment (Adafactor uses its own decay)"},
+      {"eps", "Optimiser and schedule", &C::eps, keys::Positive(), "Adam/AdamW denominator term"},
+      {"weight_decay", "Optimiser and schedule", &C::weight_decay, keys::Closed(0.0, 1.0), "L2 (decoupled for adamw)"},
+      {"momentum", "Optimiser and schedule", &C::momentum, keys::HalfOpen(0.0, 1.0), "sgd only"},
+      {"nesterov", "Optimiser and schedule", &C::nesterov, AnyValue{}, "sgd only; needs momentum > 0"},
+      {"scheduler", "Optimiser and schedule", &C::scheduler,
+       OneOf{{"warmup_cosine", "warmup_exponential", "noam", "plateau", "cyclic", "constant"}},
+       "the learning-rate schedule over `epochs × steps per epoch`"},
+      {"warmup_steps", "Optimiser and schedule", &C::warmup_steps, IntAtLeast{0},
+       "optimiser steps of linear warmup (noam: ≥ 1)"},
+      {"min_lr_ratio", "Optimiser and schedule", &C::min_lr_ratio, keys::Closed(0.0, 1.0),
+       "floor as a fraction of the peak (cosine end, exponential, plateau, cyclic minimum)"},
+      {"gamma", "Optimiser and schedule", &C::gamma, keys::Closed(1e-9, 1.0), "warmup_exponential: per-step decay"},
+      {"noam_factor", "Optimiser and schedule", &C::noam_factor, keys::Positive(),
+       "noam: lr = factor · d_model^−0.5 · min(step^−0.5, step · warmup^−1.5)"},
+      {"cycle_steps", "Optimiser and schedule", &C::cycle_steps, IntAtLeast{2}, "cyclic: steps of one triangle"},
+      {"plateau_factor", "Optimiser and schedule", &C::plateau_factor, keys::Closed(1e-9, 1.0),
+       "plateau: multiply the lr by this after `plateau_patience` epochs without dev improvement (of `metric`)"},
+      {"plateau_patience", "Optimiser and schedule", &C::plateau_patience, IntAtLeast{0},
+       "plateau: epochs without improvement before the lr drops"},
+      // Batches and steps
+      {"batch_size", "Batches and steps", &C::batch_size, IntAtLeast{1}, "utterances per batch"},
+      {"accum_grad", "Batches and steps", &C::accum_grad, IntAtLeast{1},
+       "batches per optimiser step (gradients averaged)"},
+      {"lr_scaling", "Batches and steps", &C::lr_scaling, OneOf{{"none", "linear", "sqrt"}},
+       "with effective batch b = batch_size·accum_grad: `linear` peak = lr·b/base_batch_size (Goyal et al.), "
+       "`sqrt` peak = lr·sqrt(b/base_batch_size)"},
+      {"base_batch_size", "Batches and steps", &C::base_batch_size, IntAtLeast{1}, "the batch size `lr` was set for"},
+      {"grad_clip", "Batches and steps", &C::grad_clip, keys::Closed(0.0, 1e9),
+       "max global L2 norm of the gradients (0 = off); the pre-clip norm's epoch mean is logged"},
+      {"epochs", "Batches and steps", &C::epochs, IntAtLeast{1}, "passes over the training set", nullptr, true},
+      {"seed", "Batches and steps", &C::seed, AnyValue{},
+       "seeds weights, dither, batch order, dropout, SpecAugment and data_hours' subset"},
+      {"num_threads", "Batches and steps", &C::num_threads, IntAtLeast{1},
+       "torch intra-op/OpenMP threads and OpenBLAS threads together; inter-op pool 1", nullptr, true},
+      // SpecAugment
+      {"num_freq_masks", "SpecAugment", &C::num_freq_masks, IntAtLeast{0}, "frequency masks per utterance"},
+      {"freq_mask_width", "SpecAugment", &C::freq_mask_width, IntAtLeast{0}, "widest frequency mask, in mel bins"},
+      {"num_time_masks", "SpecAugment", &C::num_time_masks, IntAtLeast{0}, "time masks per utterance"},
+      {"time_mask_width", "SpecAugment", &C::time_mask_width, IntAtLeast{0}, "widest time mask, in frames"},
+      {"time_mask_max_fraction", "SpecAugment", &C::time_mask_max_fraction, keys::Closed(0.0, 1.0),
+       "a time mask covers at most this fraction of the utterance"},
+      {"time_warp_window", "SpecAugment", &C::time_warp_window, IntAtLeast{0}, "time warp window in frames; 0 = off"},
+      // Evaluation
+      {"decoding", "Evaluation", &C::decoding,
+       OneOf{{"ctc_greedy_search", "ctc_prefix_beam_search", "attention_rescoring"}},
+       "search on dev and test; attention_rescoring needs `decoder: attention`", nullptr, true},
+      {"beam_size", "Evaluation", &C::beam_size, IntAtLeast{1}, "prefix beam / n-best size", nullptr, true},
+      {"metric", "Evaluation", &C::metric, OneOf{{"wer", "cer", "worst_speaker_wer", "dev_loss"}},
+       "the value reported per epoch (and given to plateau); `dev_loss` ranks configurations whose error rates a "
+       "small dev set ties",
+       nullptr, true},
+  };
+  return specs;
+}
+
+// One key of AsrTrainConfig, wherever it is stored (the trainer's own fields or config.model).
+struct TrainKey {
   const char* name;
-  Member member;
+  const char* group;
+  const keys::Rule* rule;
+  const char* doc;
+  const char* default_text;
+  bool resumable;
+  std::function<Status(C*, const Json&)> set;
+  std::function<Json(const C&)> get;
+  std::function<Status(const C&)> check;
 };
 
-const std::vector<KeyInfo>& Keys() {
-  using C = AsrTrainConfig;
-  static const std::vector<KeyInfo> keys = {
-      {"data", &C::data},
-      {"train_set", &C::train_set},
-      {"dev_set", &C::dev_set},
-      {"test_set", &C::test_set},
-      {"data_hours", &C::data_hours},
-      {"bad_utterances", &C::bad_utterances},
-      {"allow_piped_commands", &C::allow_piped_commands},
-      {"feature_cache", &C::feature_cache},
-      {"sample_rate", &C::sample_rate},
-      {"frame_length_ms", &C::frame_length_ms},
-      {"frame_shift_ms", &C::frame_shift_ms},
-      {"n_mels", &C::n_mels},
-      {"window", &C::window},
-      {"dither", &C::dither},
-      {"speed_perturb", &C::speed_perturb},
-      {"tokens", &C::tokens},
-      {"sp_vocab_size", &C::sp_vocab_size},
-      {"encoder", &C::encoder},
-      {"bidirectional", &C::bidirectional},
-      {"subsampling", &C::subsampling},
-      {"num_layers", &C::num_layers},
-      {"d_model", &C::d_model},
-      {"attention_heads", &C::attention_heads},
-      {"ff_dim", &C::ff_dim},
-      {"conv_kernel_size", &C::conv_kernel_size},
-      {"dropout", &C::dropout},
-      {"attention_dropout", &C::attention_dropout},
-      {"residual_scaling", &C::residual_scaling},
-      {"decoder", &C::decoder},
-      {"decoder_layers", &C::decoder_layers},
-      {"conv_norm", &C::conv_norm},
-      {"ctc_weight", &C::ctc_weight},
-      {"label_smoothing", &C::label_smoothing},
-      {"optimizer", &C::optimizer},
-      {"lr", &C::lr},
-      {"beta1", &C::beta1},
-      {"beta2", &C::beta2},
-      {"eps", &C::eps},
-      {"weight_decay", &C::weight_decay},
-      {"momentum", &C::momentum},
-      {"nesterov", &C::nesterov},
-      {"scheduler", &C::scheduler},
-      {"warmup_steps", &C::warmup_steps},
-      {"min_lr_ratio", &C::min_lr_ratio},
-      {"gamma", &C::gamma},
-      {"noam_factor", &C::noam_factor},
-      {"cycle_steps", &C::cycle_steps},
-      {"plateau_factor", &C::plateau_factor},
-      {"plateau_patience", &C::plateau_patience},
-      {"batch_size", &C::batch_size},
-      {"accum_grad", &C::accum_grad},
-      {"lr_scaling", &C::lr_scaling},
-      {"base_batch_size", &C::base_batch_size},
-      {"grad_clip", &C::grad_clip},
-      {"epochs", &C::epochs},
-      {"seed", &C::seed},
-      {"num_threads", &C::num_threads},
-      {"num_freq_masks", &C::num_freq_masks},
-      {"freq_mask_width", &C::freq_mask_width},
-      {"num_time_masks", &C::num_time_masks},
-      {"time_mask_width", &C::time_mask_width},
-      {"time_mask_max_fraction", &C::time_mask_max_fraction},
-      {"time_warp_window", &C::time_warp_window},
-      {"decoding", &C::decoding},
-      {"beam_size", &C::beam_size},
-      {"metric", &C::metric},
-  };
-  return keys;
+template <class Config, class Access>
+TrainKey MakeKey(const keys::KeySpec<Config>& spec, Access access) {
+  return {spec.name,
+          spec.group,
+          &spec.rule,
+          spec.doc,
+          spec.default_text,
+          spec.resumable,
+          [&spec, access](C* c, const Json& v) { return keys::SetField(&access(*c), spec.field, spec.name, v); },
+          [&spec, access](const C& c) { return keys::GetField(access(c), spec.field); },
+          [&spec, access](const C& c) { return keys::CheckField(access(c), spec); }};
+}
+
+// Every key in the docs' order: the trainer's own, with the model's inserted before the loss weights.
+const std::vector<TrainKey>& AllKeys() {
+  static const std::vector<TrainKey> all = [] {
+    std::vector<TrainKey> out;
+    const auto self = [](auto& c) -> auto& { return c; };
+    const auto model = [](auto& c) -> auto& { return c.model; };
+    for (const auto& spec : TrainerOwnKeys()) {
+      if (std::string(spec.name) == "ctc_weight") {
+        for (const auto& m : AsrModelKeys()) out.push_back(MakeKey(m, model));
+      }
+      out.push_back(MakeKey(spec, self));
+    }
+    return out;
+  }();
+  return all;
 }
 
 size_t EditDistance(const std::string& a, const std::string& b) {
@@ -109,7 +190,7 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 std::string UnknownKeyMessage(const std::string& key) {
   std::string best;
   size_t best_distance = std::numeric_limits<size_t>::max();
-  for (const KeyInfo& k : Keys()) {
+  for (const TrainKey& k : AllKeys()) {
     const size_t d = EditDistance(key, k.name);
     if (d < best_distance) {
       best_distance = d;
@@ -119,82 +200,16 @@ std::string UnknownKeyMessage(const std::string& key) {
   std::string message = key + ": unknown key";
   // Suggest only near misses (a typo), not an arbitrary key.
   if (best_distance <= std::max<size_t>(2, key.size() / 3)) message += " (did you mean " + best + "?)";
-  return message + "; see docs/asr-training.md for the keys";
+  return message + "; see docs/asr-training.md or dial train --keys";
 }
 
-Status SetMember(AsrTrainConfig* config, const KeyInfo& info, const Json& v) {
-  const std::string key = info.name;
-  return std::visit(
-      [&](auto member) -> Status {
-        using T = std::remove_reference_t<decltype(config->*member)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          if (!v.is_string()) return InvalidArgument(key + ": expected a string, got " + v.dump());
-          config->*member = v.get<std::string>();
-        } else if constexpr (std::is_same_v<T, bool>) {
-          if (!v.is_boolean()) return InvalidArgument(key + ": expected true or false, got " + v.dump());
-          config->*member = v.get<bool>();
-        } else if constexpr (std::is_same_v<T, double>) {
-          if (!v.is_number()) return InvalidArgument(key + ": expected a number, got " + v.dump());
-          config->*member = v.get<double>();
-        } else {
-          if (v.is_number_unsigned()) {
-            const uint64_t u = v.get<uint64_t>();
-            if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-              return InvalidArgument(key + ": " + v.dump() + " is out of range");
-            }
-            config->*member = static_cast<T>(u);
-          } else if (v.is_number_integer()) {
-            const int64_t i = v.get<int64_t>();
-            if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-                (i > 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
-              return InvalidArgument(key + ": " + v.dump() + " is out of range");
-            }
-            config->*member = static_cast<T>(i);
-          } else if (v.is_number_float()) {
-            const double d = v.get<double>();
-            if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(std::numeric_limits<T>::min()) ||
-                d > static_cast<double>(std::numeric_limits<T>::max())) {
-              return InvalidArgument(key + ": expected an integer, got " + v.dump());
-            }
-            config->*member = static_cast<T>(d);
-          } else {
-            return InvalidArgument(key + ": expected an integer, got " + v.dump());
-          }
-        }
-        return Status::Ok();
-      },
-      info.member);
-}
-
-Status OneOf(const std::string& key, const std::string& value, std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* a : allowed) {
-    if (value == a) return Status::Ok();
-    list += (list.empty() ? "" : ", ") + std::string(a);
-  }
-  return InvalidArgument(key + ": '" + value + "' is not one of " + list);
-}
-
-Status Positive(const std::string& key, double value) {
-  if (!(value > 0) || !std::isfinite(value)) {
-    return InvalidArgument(key + " (" + Json(value).dump() + ") must be a positive number");
-  }
-  return Status::Ok();
-}
-
-Status InRange(const std::string& key, double value, double low, double high) {
-  if (!(value >= low && value <= high)) {
-    return InvalidArgument(key + " (" + Json(value).dump() + ") must be in [" + Json(low).dump() + ", " +
-                           Json(high).dump() + "]");
-  }
-  return Status::Ok();
-}
-
-Status AtLeast(const std::string& key, int64_t value, int64_t low) {
-  if (value < low) {
-    return InvalidArgument(key + " (" + std::to_string(value) + ") must be >= " + std::to_string(low));
-  }
-  return Status::Ok();
+// A default value as a YAML file would spell it.
+std::string DefaultText(const TrainKey& key) {
+  if (key.default_text != nullptr) return key.default_text;
+  const Json v = key.get(AsrTrainConfig{});
+  if (v.is_string()) return v.get<std::string>().empty() ? "\"\"" : v.get<std::string>();
+  if (v.is_number_float()) return keys::FormatNumber(v.get<double>());
+  return v.dump();
 }
 
 }  // namespace
@@ -202,18 +217,55 @@ Status AtLeast(const std::string& key, int64_t value, int64_t low) {
 const std::vector<std::string>& AsrTrainConfigKeys() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const KeyInfo& k : Keys()) out.push_back(k.name);
+    for (const TrainKey& k : AllKeys()) out.push_back(k.name);
     return out;
   }();
   return names;
 }
 
+const std::vector<AsrKeyDoc>& AsrTrainKeyDocs() {
+  static const std::vector<AsrKeyDoc> docs = [] {
+    std::vector<AsrKeyDoc> out;
+    for (const TrainKey& k : AllKeys()) {
+      out.push_back({k.name, k.group, DefaultText(k), keys::RuleText(*k.rule), k.doc, k.resumable});
+    }
+    return out;
+  }();
+  return docs;
+}
+
+std::string AsrKeysMarkdown(const std::string& group) {
+  std::string out = "| key | default | values | meaning |\n|---|---|---|---|\n";
+  for (const AsrKeyDoc& k : AsrTrainKeyDocs()) {
+    if (k.group != group) continue;
+    out += "| `" + k.name + "` | " + k.default_value + " | " + k.values + " | " + k.meaning + " |\n";
+  }
+  return out;
+}
+
+std::string AsrKeysText() {
+  std::string out;
+  std::string group;
+  for (const AsrKeyDoc& k : AsrTrainKeyDocs()) {
+    if (k.group != group) {
+      group = k.group;
+      out += (out.empty() ? "" : "\n") + group + ":\n";
+    }
+    std::string line = "  " + k.name + " = " + k.default_value;
+    if (!k.values.empty()) line += "  (" + k.values + ")";
+    std::string meaning = k.meaning;  // Markdown's bold means nothing on a terminal
+    for (size_t at = meaning.find("**"); at != std::string::npos; at = meaning.find("**", at)) meaning.erase(at, 2);
+    out += line + "\n      " + meaning + "\n";
+  }
+  return out;
+}
+
 Status MergeAsrTrainConfig(const Json& keys, AsrTrainConfig* config) {
   if (!keys.is_object()) return InvalidArgument("the training keys must be a mapping of key: value");
   for (const auto& [key, value] : keys.items()) {
-    const auto it = std::find_if(Keys().begin(), Keys().end(), [&](const KeyInfo& k) { return key == k.name; });
-    if (it == Keys().end()) return InvalidArgument(UnknownKeyMessage(key));
-    DIAL_RETURN_IF_ERROR(SetMember(config, *it, value));
+    const auto it = std::find_if(AllKeys().begin(), AllKeys().end(), [&](const TrainKey& k) { return key == k.name; });
+    if (it == AllKeys().end()) return InvalidArgument(UnknownKeyMessage(key));
+    DIAL_RETURN_IF_ERROR(it->set(config, value));
   }
   return Status::Ok();
 }
@@ -227,10 +279,15 @@ Result<AsrTrainConfig> AsrTrainConfigFromJson(const Json& keys) {
 
 Json AsrTrainConfig::ToJson() const {
   Json out = Json::object();
-  for (const KeyInfo& k : Keys()) {
-    std::visit([&](auto member) { out[k.name] = this->*member; }, k.member);
-  }
+  for (const TrainKey& k : AllKeys()) out[k.name] = k.get(*this);
   return out;
+}
+
+bool IsResumableKey(const std::string& name) {
+  for (const TrainKey& k : AllKeys()) {
+    if (name == k.name) return k.resumable;
+  }
+  return false;
 }
 
 double AsrEvalMetrics::Metric(const std::string& name) const {
@@ -244,78 +301,17 @@ Status AsrTrainConfig::Validate() const {
   if (data.empty() && (train_set.empty() || dev_set.empty())) {
     return InvalidArgument("data: a corpus directory is required (or both train_set and dev_set)");
   }
-  if (!(data_hours >= 0) || !std::isfinite(data_hours)) {
-    return InvalidArgument("data_hours (" + Json(data_hours).dump() + ") must be >= 0 (0 = all)");
-  }
-  DIAL_RETURN_IF_ERROR(OneOf("bad_utterances", bad_utterances, {"skip", "stop"}));
-  DIAL_RETURN_IF_ERROR(AtLeast("sample_rate", sample_rate, 1000));
-  DIAL_RETURN_IF_ERROR(Positive("frame_length_ms", frame_length_ms));
-  DIAL_RETURN_IF_ERROR(Positive("frame_shift_ms", frame_shift_ms));
-  DIAL_RETURN_IF_ERROR(AtLeast("n_mels", n_mels, 1));
-  DIAL_RETURN_IF_ERROR(OneOf("window", window, {"povey", "hann", "hanning", "hamming", "rectangular", "blackman"}));
-  DIAL_RETURN_IF_ERROR(InRange("dither", dither, 0.0, 1e4));
-  DIAL_RETURN_IF_ERROR(OneOf("tokens", tokens, {"char", "sentencepiece"}));
-  DIAL_RETURN_IF_ERROR(AtLeast("sp_vocab_size", sp_vocab_size, 4));
-  DIAL_RETURN_IF_ERROR(OneOf("encoder", encoder, {"lstm", "gru", "transformer", "conformer", "tdnn"}));
-  DIAL_RETURN_IF_ERROR(OneOf("subsampling", subsampling, {"conv2d", "conv2d2", "conv2d6", "none"}));
-  DIAL_RETURN_IF_ERROR(AtLeast("num_layers", num_layers, 1));
-  DIAL_RETURN_IF_ERROR(AtLeast("d_model", d_model, 1));
-  DIAL_RETURN_IF_ERROR(AtLeast("attention_heads", attention_heads, 1));
-  DIAL_RETURN_IF_ERROR(AtLeast("ff_dim", ff_dim, 1));
-  DIAL_RETURN_IF_ERROR(AtLeast("conv_kernel_size", conv_kernel_size, 1));
-  DIAL_RETURN_IF_ERROR(InRange("dropout", dropout, 0.0, 0.99));
-  DIAL_RETURN_IF_ERROR(InRange("attention_dropout", attention_dropout, 0.0, 0.99));
-  DIAL_RETURN_IF_ERROR(OneOf("residual_scaling", residual_scaling, {"none", "deepnorm", "rezero"}));
-  DIAL_RETURN_IF_ERROR(OneOf("decoder", decoder, {"ctc", "attention"}));
-  DIAL_RETURN_IF_ERROR(AtLeast("decoder_layers", decoder_layers, 1));
-  DIAL_RETURN_IF_ERROR(OneOf("conv_norm", conv_norm, {"batch_norm", "layer_norm"}));
-  DIAL_RETURN_IF_ERROR(InRange("ctc_weight", ctc_weight, 0.0, 1.0));
-  DIAL_RETURN_IF_ERROR(InRange("label_smoothing", label_smoothing, 0.0, 0.99));
-  DIAL_RETURN_IF_ERROR(OneOf("optimizer", optimizer, {"adam", "adamw", "sgd", "adafactor"}));
-  DIAL_RETURN_IF_ERROR(Positive("lr", lr));
-  DIAL_RETURN_IF_ERROR(InRange("beta1", beta1, 0.0, 0.999999));
-  DIAL_RETURN_IF_ERROR(InRange("beta2", beta2, 0.0, 0.999999));
-  DIAL_RETURN_IF_ERROR(Positive("eps", eps));
-  DIAL_RETURN_IF_ERROR(InRange("weight_decay", weight_decay, 0.0, 1.0));
-  DIAL_RETURN_IF_ERROR(InRange("momentum", momentum, 0.0, 0.999999));
+  for (const TrainKey& k : AllKeys()) DIAL_RETURN_IF_ERROR(k.check(*this));
+  // The model's rules between keys; its input is the front end's mel bins.
+  AsrModelOptions shape = model;
+  shape.input_dim = n_mels;
+  DIAL_RETURN_IF_ERROR(shape.ValidateKeys());
   if (nesterov && optimizer == "sgd" && momentum <= 0) {
-    return InvalidArgument("nesterov: needs momentum > 0 (momentum is " + Json(momentum).dump() + ")");
+    return InvalidArgument("nesterov: needs momentum > 0 (momentum is " + keys::FormatNumber(momentum) + ")");
   }
-  DIAL_RETURN_IF_ERROR(
-      OneOf("scheduler", scheduler, {"warmup_cosine", "warmup_exponential", "noam", "plateau", "cyclic", "constant"}));
-  DIAL_RETURN_IF_ERROR(AtLeast("warmup_steps", warmup_steps, 0));
-  if (scheduler == "noam") DIAL_RETURN_IF_ERROR(AtLeast("warmup_steps", warmup_steps, 1));
-  DIAL_RETURN_IF_ERROR(InRange("min_lr_ratio", min_lr_ratio, 0.0, 1.0));
-  DIAL_RETURN_IF_ERROR(InRange("gamma", gamma, 1e-9, 1.0));
-  DIAL_RETURN_IF_ERROR(Positive("noam_factor", noam_factor));
-  DIAL_RETURN_IF_ERROR(AtLeast("cycle_steps", cycle_steps, 2));
-  DIAL_RETURN_IF_ERROR(InRange("plateau_factor", plateau_factor, 1e-9, 1.0));
-  DIAL_RETURN_IF_ERROR(AtLeast("plateau_patience", plateau_patience, 0));
-  DIAL_RETURN_IF_ERROR(AtLeast("batch_size", batch_size, 1));
-  DIAL_RETURN_IF_ERROR(AtLeast("accum_grad", accum_grad, 1));
-  DIAL_RETURN_IF_ERROR(OneOf("lr_scaling", lr_scaling, {"none", "linear", "sqrt"}));
-  DIAL_RETURN_IF_ERROR(AtLeast("base_batch_size", base_batch_size, 1));
-  DIAL_RETURN_IF_ERROR(InRange("grad_clip", grad_clip, 0.0, 1e9));
-  DIAL_RETURN_IF_ERROR(AtLeast("epochs", epochs, 1));
-  DIAL_RETURN_IF_ERROR(AtLeast("num_threads", num_threads, 1));
-  DIAL_RETURN_IF_ERROR(AtLeast("num_freq_masks", num_freq_masks, 0));
-  DIAL_RETURN_IF_ERROR(AtLeast("freq_mask_width", freq_mask_width, 0));
-  DIAL_RETURN_IF_ERROR(AtLeast("num_time_masks", num_time_masks, 0));
-  DIAL_RETURN_IF_ERROR(AtLeast("time_mask_width", time_mask_width, 0));
-  DIAL_RETURN_IF_ERROR(InRange("time_mask_max_fraction", time_mask_max_fraction, 0.0, 1.0));
-  DIAL_RETURN_IF_ERROR(AtLeast("time_warp_window", time_warp_window, 0));
-  DIAL_RETURN_IF_ERROR(
-      OneOf("decoding", decoding, {"ctc_greedy_search", "ctc_prefix_beam_search", "attention_rescoring"}));
-  if (decoding == "attention_rescoring" && decoder != "attention") {
-    return InvalidArgument("decoding: attention_rescoring needs decoder: attention (decoder is " + decoder + ")");
-  }
-  DIAL_RETURN_IF_ERROR(AtLeast("beam_size", beam_size, 1));
-  DIAL_RETURN_IF_ERROR(OneOf("metric", metric, {"wer", "cer", "worst_speaker_wer", "dev_loss"}));
-  if (encoder == "transformer" || encoder == "conformer" || decoder == "attention") {
-    if (d_model % attention_heads != 0) {
-      return InvalidArgument("d_model (" + std::to_string(d_model) + ") must be divisible by attention_heads (" +
-                             std::to_string(attention_heads) + ")");
-    }
+  if (scheduler == "noam") DIAL_RETURN_IF_ERROR(keys::CheckInteger("warmup_steps", IntAtLeast{1}, warmup_steps));
+  if (decoding == "attention_rescoring" && model.decoder != "attention") {
+    return InvalidArgument("decoding: attention_rescoring needs decoder: attention (decoder is " + model.decoder + ")");
   }
   return Status::Ok();
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -41,10 +42,6 @@ constexpr double kExplodingLoss = 1e4;
 constexpr double kExplodingLossRatio = 10.0;
 // Speed perturbation factors (Kaldi/ESPnet).
 const std::vector<double> kSpeedFactors = {0.9, 1.0, 1.1};
-// Keys that may change between a checkpoint and its resumption (they do not shape model, data or optimiser).
-const std::vector<std::string> kResumableKeys = {"epochs", "num_threads", "decoding",       "beam_size",
-                                                 "metric", "test_set",    "bad_utterances", "feature_cache"};
-
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 uint64_t MixSeed(uint64_t a, uint64_t b) {
@@ -91,23 +88,9 @@ Result<Corpus> ReadSet(const std::string& path, const std::string& key, const As
 }
 
 AsrModelOptions ModelOptionsOf(const AsrTrainConfig& c, int vocab_size) {
-  AsrModelOptions o;
+  AsrModelOptions o = c.model;
   o.input_dim = c.n_mels;
   o.vocab_size = vocab_size;
-  o.encoder = c.encoder;
-  o.bidirectional = c.bidirectional;
-  o.subsampling = c.subsampling;
-  o.num_layers = c.num_layers;
-  o.d_model = c.d_model;
-  o.attention_heads = c.attention_heads;
-  o.ff_dim = c.ff_dim;
-  o.conv_kernel_size = c.conv_kernel_size;
-  o.dropout = c.dropout;
-  o.attention_dropout = c.attention_dropout;
-  o.residual_scaling = c.residual_scaling;
-  o.decoder = c.decoder;
-  o.decoder_layers = c.decoder_layers;
-  o.conv_norm = c.conv_norm;
   return o;
 }
 
@@ -350,7 +333,10 @@ Result<Json> ReadSavedConfig(const fs::path& file) {
 // The keys of a saved config that must equal the current one for a resume.
 Status CheckResumable(const Json& saved, const Json& current, const fs::path& file) {
   for (const auto& [key, value] : current.items()) {
-    if (std::find(kResumableKeys.begin(), kResumableKeys.end(), key) != kResumableKeys.end()) continue;
+    if (IsResumableKey(key)) continue;
+    // A key added after the checkpoint was written (subsampling_channels) counts as its default then.
+    const Json defaults = AsrTrainConfig{}.ToJson();
+    if (!saved.contains(key) && value == defaults[key]) continue;
     if (!saved.contains(key) || saved[key] != value) {
       return FailedPrecondition(file.string() + ": the checkpoint here was trained with " + key + " = " +
                                 (saved.contains(key) ? saved[key].dump() : std::string("(unset)")) + ", not " +
@@ -377,42 +363,17 @@ std::string Short(double v) {
   return out.str();
 }
 
-Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallbacks& callbacks) {
-  DIAL_RETURN_IF_ERROR(c.Validate());
-  const auto log = [&](const std::string& line) {
-    if (callbacks.log) callbacks.log(line);
-  };
-  SetThreads(c.num_threads);
-  const bool has_dir = !c.output_dir.empty();
-  const fs::path dir = c.output_dir;
-  if (has_dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return IoError("cannot create output directory " + dir.string() + ": " + ec.message());
-  }
-  const Json config_json = c.ToJson();
-  bool resuming = false;
-  if (has_dir && fs::exists(dir / kCheckpointMetaFile)) {
-    DIAL_ASSIGN_OR_RETURN(Json saved, ReadSavedConfig(dir / kConfigFile));
-    DIAL_RETURN_IF_ERROR(CheckResumable(saved, config_json, dir / kConfigFile));
-    resuming = true;
-  }
+using Log = std::function<void(const std::string&)>;
 
-  // Data.
-  const auto set_path = [&](const std::string& given, const char* name) {
-    return given.empty() ? (fs::path(c.data) / name).string() : given;
-  };
-  DIAL_ASSIGN_OR_RETURN(Corpus train_corpus, ReadSet(set_path(c.train_set, "train"), "train_set", c));
-  DIAL_ASSIGN_OR_RETURN(Corpus dev_corpus, ReadSet(set_path(c.dev_set, "dev"), "dev_set", c));
-  const bool has_test = c.test_set != "none" && (!c.test_set.empty() || fs::exists(fs::path(c.data) / "test"));
-  Corpus test_corpus;
-  if (has_test) {
-    DIAL_ASSIGN_OR_RETURN(test_corpus, ReadSet(set_path(c.test_set, "test"), "test_set", c));
-  }
-  if (c.data_hours > 0) {
-    DIAL_RETURN_IF_ERROR(FillDurations(&train_corpus, c.allow_piped_commands).WithContext("data_hours"));
-    DIAL_ASSIGN_OR_RETURN(train_corpus, SelectHours(train_corpus, c.data_hours, c.seed));
-  }
+// The data of a run: the three sets as features with tokens, CMVN applied, and the tokenizer that made the tokens.
+struct TrainData {
+  AsrDataSet train, dev, test;
+  bool has_test = false;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+// The front end's options from the keys (the training set adds dither and speed perturbation).
+Result<LoadSetOptions> FrontEndOptions(const AsrTrainConfig& c) {
   LoadSetOptions load;
   load.fbank.sample_rate = static_cast<float>(c.sample_rate);
   load.fbank.frame_length_ms = static_cast<float>(c.frame_length_ms);
@@ -428,76 +389,117 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
   } else if (c.feature_cache != "none") {
     load.feature_cache_dir = c.feature_cache;
   }
-  {
-    Status valid = load.fbank.Validate();
-    if (!valid.ok()) return InvalidArgument("front end (sample_rate, frame_length_ms, n_mels...): " + valid.message());
+  if (Status valid = load.fbank.Validate(); !valid.ok()) {
+    return InvalidArgument("front end (sample_rate, frame_length_ms, n_mels...): " + valid.message());
   }
-  const auto load_start = Clock::now();
+  return load;
+}
+
+// Reads the three sets (the training set cut to data_hours) and computes their features.
+Status LoadFeatures(const AsrTrainConfig& c, const LoadSetOptions& load, const Log& log, TrainData* data) {
+  const auto set_path = [&](const std::string& given, const char* name) {
+    return given.empty() ? (fs::path(c.data) / name).string() : given;
+  };
+  DIAL_ASSIGN_OR_RETURN(Corpus train_corpus, ReadSet(set_path(c.train_set, "train"), "train_set", c));
+  DIAL_ASSIGN_OR_RETURN(Corpus dev_corpus, ReadSet(set_path(c.dev_set, "dev"), "dev_set", c));
+  data->has_test = c.test_set != "none" && (!c.test_set.empty() || fs::exists(fs::path(c.data) / "test"));
+  Corpus test_corpus;
+  if (data->has_test) {
+    DIAL_ASSIGN_OR_RETURN(test_corpus, ReadSet(set_path(c.test_set, "test"), "test_set", c));
+  }
+  if (c.data_hours > 0) {
+    DIAL_RETURN_IF_ERROR(FillDurations(&train_corpus, c.allow_piped_commands).WithContext("data_hours"));
+    DIAL_ASSIGN_OR_RETURN(train_corpus, SelectHours(train_corpus, c.data_hours, c.seed));
+  }
   LoadSetOptions train_load = load;
   train_load.fbank.dither = static_cast<float>(c.dither);
   if (c.speed_perturb) train_load.speed_factors = kSpeedFactors;
-  DIAL_ASSIGN_OR_RETURN(AsrDataSet train, LoadAsrSet(train_corpus, "train", train_load, log));
-  DIAL_ASSIGN_OR_RETURN(AsrDataSet dev, LoadAsrSet(dev_corpus, "dev", load, log));
-  AsrDataSet test;
-  if (has_test) {
-    DIAL_ASSIGN_OR_RETURN(test, LoadAsrSet(test_corpus, "test", load, log));
+  DIAL_ASSIGN_OR_RETURN(data->train, LoadAsrSet(train_corpus, "train", train_load, log));
+  DIAL_ASSIGN_OR_RETURN(data->dev, LoadAsrSet(dev_corpus, "dev", load, log));
+  if (data->has_test) {
+    DIAL_ASSIGN_OR_RETURN(data->test, LoadAsrSet(test_corpus, "test", load, log));
   }
+  return Status::Ok();
+}
 
-  // Tokens: built from the training transcripts, or read back when resuming (ids must not move).
-  std::unique_ptr<Tokenizer> tokenizer;
+// Tokens: built from the training transcripts, or read back when resuming (ids must not move). Then drops the
+// training utterances too short for their tokens (CTC needs at least as many output frames as tokens).
+Status Tokenize(const AsrTrainConfig& c, bool resuming, const Log& log, TrainData* data) {
+  const bool has_dir = !c.output_dir.empty();
   if (resuming) {
-    DIAL_ASSIGN_OR_RETURN(tokenizer, LoadTokenizer(dir.string()));
+    DIAL_ASSIGN_OR_RETURN(data->tokenizer, LoadTokenizer(c.output_dir));
   } else {
     std::vector<std::string> transcripts;
-    for (const AsrUtterance& u : train.utterances) transcripts.push_back(u.text);
+    for (const AsrUtterance& u : data->train.utterances) transcripts.push_back(u.text);
     if (c.tokens == "sentencepiece") {
-      const std::string sp_dir = has_dir ? dir.string() : fs::temp_directory_path().string();
-      DIAL_ASSIGN_OR_RETURN(tokenizer, TrainSentencePieceTokenizer(transcripts, c.sp_vocab_size, sp_dir));
+      const std::string sp_dir = has_dir ? c.output_dir : fs::temp_directory_path().string();
+      DIAL_ASSIGN_OR_RETURN(data->tokenizer, TrainSentencePieceTokenizer(transcripts, c.sp_vocab_size, sp_dir));
     } else {
-      DIAL_ASSIGN_OR_RETURN(tokenizer, BuildCharTokenizer(transcripts));
+      DIAL_ASSIGN_OR_RETURN(data->tokenizer, BuildCharTokenizer(transcripts));
     }
-    if (has_dir) DIAL_RETURN_IF_ERROR(tokenizer->Save(dir.string()));
+    if (has_dir) DIAL_RETURN_IF_ERROR(data->tokenizer->Save(c.output_dir));
   }
-  TokenizeSet(*tokenizer, &train);
-  TokenizeSet(*tokenizer, &dev);
-  if (has_test) TokenizeSet(*tokenizer, &test);
-  // CTC needs at least as many output frames as tokens; such training utterances cannot be learnt.
-  {
-    std::vector<AsrUtterance> kept;
-    for (AsrUtterance& u : train.utterances) {
-      const int64_t frames = SubsampledLength(c.subsampling, u.feats.num_frames);
-      if (frames < static_cast<int64_t>(u.tokens.size())) {
-        log("train: skipping " + u.id + " (" + u.audio_file + "): " + std::to_string(frames) +
-            " frames after subsampling for " + std::to_string(u.tokens.size()) + " tokens");
-        train.skipped.push_back(u.id + " (" + u.audio_file + "): too short for its transcript");
-        continue;
-      }
-      kept.push_back(std::move(u));
+  TokenizeSet(*data->tokenizer, &data->train);
+  TokenizeSet(*data->tokenizer, &data->dev);
+  if (data->has_test) TokenizeSet(*data->tokenizer, &data->test);
+  AsrDataSet& train = data->train;
+  std::vector<AsrUtterance> kept;
+  for (AsrUtterance& u : train.utterances) {
+    const int64_t frames = SubsampledLength(c.model.subsampling, u.feats.num_frames);
+    if (frames < static_cast<int64_t>(u.tokens.size())) {
+      log("train: skipping " + u.id + " (" + u.audio_file + "): " + std::to_string(frames) +
+          " frames after subsampling for " + std::to_string(u.tokens.size()) + " tokens");
+      train.skipped.push_back(u.id + " (" + u.audio_file + "): too short for its transcript");
+      continue;
     }
-    train.utterances = std::move(kept);
-    if (train.utterances.empty()) return FailedPrecondition("train: no utterance is long enough for its transcript");
+    kept.push_back(std::move(u));
   }
-  // Global CMVN from the training set, applied to every set.
-  DIAL_ASSIGN_OR_RETURN(GlobalCmvn cmvn, ComputeCmvn(train));
-  DIAL_RETURN_IF_ERROR(ApplyCmvn(cmvn, &train));
-  DIAL_RETURN_IF_ERROR(ApplyCmvn(cmvn, &dev));
-  if (has_test) DIAL_RETURN_IF_ERROR(ApplyCmvn(cmvn, &test));
-  if (has_dir) {
+  train.utterances = std::move(kept);
+  if (train.utterances.empty()) return FailedPrecondition("train: no utterance is long enough for its transcript");
+  return Status::Ok();
+}
+
+// Features, tokens and global CMVN (from the training set, applied to every set); writes global_cmvn.json and
+// train_config.json to the output directory.
+Result<TrainData> PrepareData(const AsrTrainConfig& c, bool resuming, const Log& log) {
+  DIAL_ASSIGN_OR_RETURN(LoadSetOptions load, FrontEndOptions(c));
+  const auto load_start = Clock::now();
+  TrainData data;
+  DIAL_RETURN_IF_ERROR(LoadFeatures(c, load, log, &data));
+  DIAL_RETURN_IF_ERROR(Tokenize(c, resuming, log, &data));
+  DIAL_ASSIGN_OR_RETURN(GlobalCmvn cmvn, ComputeCmvn(data.train));
+  DIAL_RETURN_IF_ERROR(ApplyCmvn(cmvn, &data.train));
+  DIAL_RETURN_IF_ERROR(ApplyCmvn(cmvn, &data.dev));
+  if (data.has_test) DIAL_RETURN_IF_ERROR(ApplyCmvn(cmvn, &data.test));
+  if (!c.output_dir.empty()) {
+    const fs::path dir = c.output_dir;
     DIAL_RETURN_IF_ERROR(WriteFileAtomically(dir / kCmvnFile, cmvn.ToJson() + "\n"));
-    DIAL_RETURN_IF_ERROR(WriteFileAtomically(dir / kConfigFile, config_json.dump(2) + "\n"));
+    DIAL_RETURN_IF_ERROR(WriteFileAtomically(dir / kConfigFile, c.ToJson().dump(2) + "\n"));
   }
-  log("data: train " + std::to_string(train.utterances.size()) + " utt (" + Fixed(train.total_seconds / 3600, 3) +
-      " h, " + std::to_string(train.skipped.size()) + " skipped), dev " + std::to_string(dev.utterances.size()) +
-      (has_test ? ", test " + std::to_string(test.utterances.size()) : std::string()) + "; vocabulary " +
-      std::to_string(tokenizer->vocab_size()) + " (" + tokenizer->kind() + "); features in " +
+  const int64_t cache_hits = data.train.feature_cache_hits + data.dev.feature_cache_hits + data.test.feature_cache_hits;
+  log("data: train " + std::to_string(data.train.utterances.size()) + " utt (" +
+      Fixed(data.train.total_seconds / 3600, 3) + " h, " + std::to_string(data.train.skipped.size()) +
+      " skipped), dev " + std::to_string(data.dev.utterances.size()) +
+      (data.has_test ? ", test " + std::to_string(data.test.utterances.size()) : std::string()) + "; vocabulary " +
+      std::to_string(data.tokenizer->vocab_size()) + " (" + data.tokenizer->kind() + "); features in " +
       Fixed(Seconds(load_start), 1) + " s" +
       (load.feature_cache_dir.empty()
            ? std::string(" (no feature cache)")
-           : " (" + std::to_string(train.feature_cache_hits + dev.feature_cache_hits + test.feature_cache_hits) +
-                 " from the cache in " + load.feature_cache_dir + ")"));
+           : " (" + std::to_string(cache_hits) + " from the cache in " + load.feature_cache_dir + ")"));
+  return data;
+}
 
-  // Model, optimiser, schedule.
-  DIAL_ASSIGN_OR_RETURN(AsrModel model, NewAsrModel(ModelOptionsOf(c, tokenizer->vocab_size()), c.seed));
+// The model and what updates it.
+struct Learner {
+  AsrModel model{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::optional<LrSchedule> schedule;
+  int64_t steps_per_epoch = 0;
+};
+
+Result<Learner> NewLearner(const AsrTrainConfig& c, const TrainData& data) {
+  Learner learner;
+  DIAL_ASSIGN_OR_RETURN(learner.model, NewAsrModel(ModelOptionsOf(c, data.tokenizer->vocab_size()), c.seed));
   OptimizerOptions opt;
   opt.name = c.optimizer;
   opt.lr = ScaledLearningRate(c);
@@ -507,49 +509,29 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
   opt.weight_decay = c.weight_decay;
   opt.momentum = c.optimizer == "sgd" ? c.momentum : 0.0;
   opt.nesterov = c.optimizer == "sgd" && c.nesterov;
-  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<torch::optim::Optimizer> optimizer, NewOptimizer(model->parameters(), opt));
-  const int64_t batches_per_epoch = (static_cast<int64_t>(train.utterances.size()) + c.batch_size - 1) / c.batch_size;
-  const int64_t steps_per_epoch = (batches_per_epoch + c.accum_grad - 1) / c.accum_grad;
+  DIAL_ASSIGN_OR_RETURN(learner.optimizer, NewOptimizer(learner.model->parameters(), opt));
+  const int64_t n_train = static_cast<int64_t>(data.train.utterances.size());
+  const int64_t batches_per_epoch = (n_train + c.batch_size - 1) / c.batch_size;
+  learner.steps_per_epoch = (batches_per_epoch + c.accum_grad - 1) / c.accum_grad;
   ScheduleOptions sched;
   sched.name = c.scheduler;
   sched.lr = opt.lr;
   sched.warmup_steps = c.warmup_steps;
-  sched.total_steps = std::max<int64_t>(1, steps_per_epoch * c.epochs);
+  sched.total_steps = std::max<int64_t>(1, learner.steps_per_epoch * c.epochs);
   sched.min_lr_ratio = c.min_lr_ratio;
   sched.gamma = c.gamma;
   sched.noam_factor = c.noam_factor;
-  sched.d_model = c.d_model;
+  sched.d_model = c.model.d_model;
   sched.cycle_steps = c.cycle_steps;
   sched.plateau_factor = c.plateau_factor;
   sched.plateau_patience = c.plateau_patience;
   DIAL_ASSIGN_OR_RETURN(LrSchedule schedule, NewLrSchedule(sched));
+  learner.schedule.emplace(std::move(schedule));
+  return learner;
+}
 
-  AsrTrainResult result;
-  result.num_parameters = model->NumParameters();
-  result.peak_lr = schedule.PeakLearningRate();
-  result.num_threads = c.num_threads;
-  result.vocab_size = tokenizer->vocab_size();
-  result.n_train_utterances = static_cast<int64_t>(train.utterances.size());
-  log("model: " + c.encoder + " " + std::to_string(c.num_layers) + "x" + std::to_string(c.d_model) + ", " +
-      std::to_string(result.num_parameters) + " parameters; " + c.optimizer + ", " + c.scheduler + " peak lr " +
-      Short(result.peak_lr) + " (lr " + Short(c.lr) + ", lr_scaling " + c.lr_scaling + "), " +
-      std::to_string(steps_per_epoch) + " steps/epoch; " + std::to_string(c.num_threads) + " thread(s)");
-
-  CheckpointMeta meta;
-  meta.seed = c.seed;
-  if (resuming) {
-    DIAL_ASSIGN_OR_RETURN(bool loaded, LoadCheckpoint(dir, model, *optimizer, &meta, log));
-    if (loaded) {
-      // plateau keeps state: replay the dev metrics it saw.
-      for (const AsrEpochReport& e : meta.epochs) schedule.ReportMetric(e.dev.Metric(c.metric));
-      result.epochs = meta.epochs;
-      if (!meta.epochs.empty()) result.dev = meta.epochs.back().dev;
-      log("resume: from epoch " + std::to_string(meta.epoch) + " (step " + std::to_string(meta.step) + ") in " +
-          dir.string());
-    }
-  }
-
-  std::vector<torch::Tensor> params = model->parameters();
+// SpecAugment on training batches; empty when every mask count is 0 and there is no warp.
+Result<FeatureAugmenter> NewAugmenter(const AsrTrainConfig& c) {
   SpecAugmentOptions spec;
   spec.num_freq_masks = c.num_freq_masks;
   spec.freq_mask_width = c.freq_mask_width;
@@ -565,72 +547,137 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
       ApplySpecAugment(&feats, spec, rng);
     };
   }
+  return augment;
+}
+
+// One pass over the training set: the epoch's report without its dev figures. `step` counts optimizer steps.
+Result<AsrEpochReport> TrainEpoch(const AsrTrainConfig& c, int epoch, const AsrDataSet& train,
+                                  const FeatureAugmenter& augment, const AsrTrainCallbacks& callbacks, Learner& learner,
+                                  int64_t* step) {
+  const auto epoch_start = Clock::now();
+  const uint64_t epoch_seed = MixSeed(c.seed, static_cast<uint64_t>(epoch));
+  torch::manual_seed(epoch_seed);  // dropout: the same per epoch whether resumed or not
+  AsrModel& model = learner.model;
+  torch::optim::Optimizer& optimizer = *learner.optimizer;
+  const LrSchedule& schedule = *learner.schedule;
+  const std::vector<torch::Tensor> params = model->parameters();
+  model->train();
+  const std::vector<std::vector<int>> batches = MakeBatches(train, c.batch_size, /*shuffle=*/true, epoch_seed);
+  double loss_sum = 0.0, grad_norm_sum = 0.0;
+  int64_t loss_count = 0, grad_norm_count = 0;
+  optimizer.zero_grad();
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (callbacks.should_stop && callbacks.should_stop()) {
+      return Cancelled("interrupted in epoch " + std::to_string(epoch) + " (checkpoint of epoch " +
+                       std::to_string(epoch - 1) + " kept)");
+    }
+    const AsrBatch batch = CollateBatch(train, batches[i], augment, MixSeed(epoch_seed, i));
+    const AsrModelImpl::Loss loss = model->ComputeLoss(batch.feats, batch.feat_lens, batch.targets, batch.target_lens,
+                                                       c.ctc_weight, c.label_smoothing);
+    const double value = loss.total.item<double>();
+    if (!std::isfinite(value)) {
+      return Diverged("loss is " + Short(value) + " in epoch " + std::to_string(epoch) + ", batch " +
+                      std::to_string(i + 1) + " (lr " + Short(schedule.LearningRate(std::max<int64_t>(*step, 1))) +
+                      ")");
+    }
+    if (value > kExplodingLoss) {
+      return Diverged("loss " + Short(value) + " per utterance exceeds " + Short(kExplodingLoss) + " in epoch " +
+                      std::to_string(epoch) + ", batch " + std::to_string(i + 1));
+    }
+    const int64_t b = batch.feats.size(0);
+    loss_sum += value * static_cast<double>(b);
+    loss_count += b;
+    (loss.total / static_cast<double>(c.accum_grad)).backward();
+    const bool boundary = (i + 1) % static_cast<size_t>(c.accum_grad) == 0 || i + 1 == batches.size();
+    if (!boundary) continue;
+    ++*step;
+    SetLearningRate(optimizer, schedule.LearningRate(*step));
+    // Global L2 norm of all gradients, ‖g‖ = sqrt(Σ‖g_p‖²); rescaled to grad_clip when above it.
+    const double max_norm = c.grad_clip > 0 ? c.grad_clip : std::numeric_limits<double>::infinity();
+    const double norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+    if (!std::isfinite(norm)) {
+      return Diverged("gradient norm is " + Short(norm) + " in epoch " + std::to_string(epoch) + ", step " +
+                      std::to_string(*step));
+    }
+    grad_norm_sum += norm;
+    ++grad_norm_count;
+    optimizer.step();
+    optimizer.zero_grad();
+  }
+  const double train_seconds = Seconds(epoch_start);
+  AsrEpochReport report;
+  report.epoch = epoch;
+  report.train_loss = loss_count > 0 ? loss_sum / static_cast<double>(loss_count) : 0.0;
+  report.mean_grad_norm = grad_norm_count > 0 ? grad_norm_sum / static_cast<double>(grad_norm_count) : 0.0;
+  report.lr = schedule.LearningRate(std::max<int64_t>(*step, 1));
+  report.train_seconds = train_seconds;
+  report.utterances_per_second = train_seconds > 0 ? static_cast<double>(loss_count) / train_seconds : 0.0;
+  return report;
+}
+
+// Creates the output directory; true when it holds a checkpoint to resume (made with the same shaping keys).
+Result<bool> PrepareOutputDir(const AsrTrainConfig& c) {
+  if (c.output_dir.empty()) return false;
+  const fs::path dir = c.output_dir;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return IoError("cannot create output directory " + dir.string() + ": " + ec.message());
+  if (!fs::exists(dir / kCheckpointMetaFile)) return false;
+  DIAL_ASSIGN_OR_RETURN(Json saved, ReadSavedConfig(dir / kConfigFile));
+  DIAL_RETURN_IF_ERROR(CheckResumable(saved, c.ToJson(), dir / kConfigFile));
+  return true;
+}
+
+Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallbacks& callbacks) {
+  DIAL_RETURN_IF_ERROR(c.Validate());
+  const Log log = [&](const std::string& line) {
+    if (callbacks.log) callbacks.log(line);
+  };
+  SetThreads(c.num_threads);
+  DIAL_ASSIGN_OR_RETURN(const bool resuming, PrepareOutputDir(c));
+  DIAL_ASSIGN_OR_RETURN(TrainData data, PrepareData(c, resuming, log));
+  DIAL_ASSIGN_OR_RETURN(Learner learner, NewLearner(c, data));
+  LrSchedule& schedule = *learner.schedule;
+
+  AsrTrainResult result;
+  result.num_parameters = learner.model->NumParameters();
+  result.peak_lr = schedule.PeakLearningRate();
+  result.num_threads = c.num_threads;
+  result.vocab_size = data.tokenizer->vocab_size();
+  result.n_train_utterances = static_cast<int64_t>(data.train.utterances.size());
+  log("model: " + c.model.encoder + " " + std::to_string(c.model.num_layers) + "x" + std::to_string(c.model.d_model) +
+      ", " + std::to_string(result.num_parameters) + " parameters; " + c.optimizer + ", " + c.scheduler + " peak lr " +
+      Short(result.peak_lr) + " (lr " + Short(c.lr) + ", lr_scaling " + c.lr_scaling + "), " +
+      std::to_string(learner.steps_per_epoch) + " steps/epoch; " + std::to_string(c.num_threads) + " thread(s)");
+
+  const bool has_dir = !c.output_dir.empty();
+  const fs::path dir = c.output_dir;
+  CheckpointMeta meta;
+  meta.seed = c.seed;
+  if (resuming) {
+    DIAL_ASSIGN_OR_RETURN(bool loaded, LoadCheckpoint(dir, learner.model, *learner.optimizer, &meta, log));
+    if (loaded) {
+      // plateau keeps state: replay the dev metrics it saw.
+      for (const AsrEpochReport& e : meta.epochs) schedule.ReportMetric(e.dev.Metric(c.metric));
+      result.epochs = meta.epochs;
+      if (!meta.epochs.empty()) result.dev = meta.epochs.back().dev;
+      log("resume: from epoch " + std::to_string(meta.epoch) + " (step " + std::to_string(meta.step) + ") in " +
+          dir.string());
+    }
+  }
+  DIAL_ASSIGN_OR_RETURN(const FeatureAugmenter augment, NewAugmenter(c));
 
   const auto run_start = Clock::now();
   int64_t step = meta.step;
   for (int epoch = meta.epoch + 1; epoch <= c.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    const uint64_t epoch_seed = MixSeed(c.seed, static_cast<uint64_t>(epoch));
-    torch::manual_seed(epoch_seed);  // dropout: the same per epoch whether resumed or not
-    model->train();
-    const std::vector<std::vector<int>> batches = MakeBatches(train, c.batch_size, /*shuffle=*/true, epoch_seed);
-    double loss_sum = 0.0;
-    int64_t loss_count = 0;
-    double grad_norm_sum = 0.0;
-    int64_t grad_norm_count = 0;
-    optimizer->zero_grad();
-    for (size_t i = 0; i < batches.size(); ++i) {
-      if (callbacks.should_stop && callbacks.should_stop()) {
-        return Cancelled("interrupted in epoch " + std::to_string(epoch) + " (checkpoint of epoch " +
-                         std::to_string(epoch - 1) + " kept)");
-      }
-      const AsrBatch batch = CollateBatch(train, batches[i], augment, MixSeed(epoch_seed, i));
-      const AsrModelImpl::Loss loss = model->ComputeLoss(batch.feats, batch.feat_lens, batch.targets, batch.target_lens,
-                                                         c.ctc_weight, c.label_smoothing);
-      const double value = loss.total.item<double>();
-      if (!std::isfinite(value)) {
-        return Diverged("loss is " + Short(value) + " in epoch " + std::to_string(epoch) + ", batch " +
-                        std::to_string(i + 1) + " (lr " + Short(schedule.LearningRate(std::max<int64_t>(step, 1))) +
-                        ")");
-      }
-      if (value > kExplodingLoss) {
-        return Diverged("loss " + Short(value) + " per utterance exceeds " + Short(kExplodingLoss) + " in epoch " +
-                        std::to_string(epoch) + ", batch " + std::to_string(i + 1));
-      }
-      const int64_t b = batch.feats.size(0);
-      loss_sum += value * static_cast<double>(b);
-      loss_count += b;
-      (loss.total / static_cast<double>(c.accum_grad)).backward();
-      const bool boundary = (i + 1) % static_cast<size_t>(c.accum_grad) == 0 || i + 1 == batches.size();
-      if (!boundary) continue;
-      ++step;
-      SetLearningRate(*optimizer, schedule.LearningRate(step));
-      // Global L2 norm of all gradients, ‖g‖ = sqrt(Σ‖g_p‖²); rescaled to grad_clip when above it.
-      const double max_norm = c.grad_clip > 0 ? c.grad_clip : std::numeric_limits<double>::infinity();
-      const double norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
-      if (!std::isfinite(norm)) {
-        return Diverged("gradient norm is " + Short(norm) + " in epoch " + std::to_string(epoch) + ", step " +
-                        std::to_string(step));
-      }
-      grad_norm_sum += norm;
-      ++grad_norm_count;
-      optimizer->step();
-      optimizer->zero_grad();
-    }
-    const double train_seconds = Seconds(epoch_start);
-    AsrEpochReport report;
-    report.epoch = epoch;
-    report.train_loss = loss_count > 0 ? loss_sum / static_cast<double>(loss_count) : 0.0;
-    report.mean_grad_norm = grad_norm_count > 0 ? grad_norm_sum / static_cast<double>(grad_norm_count) : 0.0;
-    report.lr = schedule.LearningRate(std::max<int64_t>(step, 1));
-    report.train_seconds = train_seconds;
-    report.utterances_per_second = train_seconds > 0 ? static_cast<double>(loss_count) / train_seconds : 0.0;
+    DIAL_ASSIGN_OR_RETURN(AsrEpochReport report, TrainEpoch(c, epoch, data.train, augment, callbacks, learner, &step));
     if (epoch == 1) meta.first_epoch_loss = report.train_loss;
     if (epoch > 1 && meta.first_epoch_loss > 0 && report.train_loss > kExplodingLossRatio * meta.first_epoch_loss) {
       return Diverged("epoch " + std::to_string(epoch) + " loss " + Short(report.train_loss) + " is over " +
                       Short(kExplodingLossRatio) + "x the first epoch's (" + Short(meta.first_epoch_loss) + ")");
     }
-    DIAL_ASSIGN_OR_RETURN(report.dev, Evaluate(model, dev, *tokenizer, c));
+    DIAL_ASSIGN_OR_RETURN(report.dev, Evaluate(learner.model, data.dev, *data.tokenizer, c));
     report.seconds = Seconds(epoch_start);
     schedule.ReportMetric(report.dev.Metric(c.metric));
     result.epochs.push_back(report);
@@ -638,7 +685,7 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
     meta.epoch = epoch;
     meta.step = step;
     meta.epochs = result.epochs;
-    if (has_dir) DIAL_RETURN_IF_ERROR(SaveCheckpoint(dir, model, *optimizer, meta, log));
+    if (has_dir) DIAL_RETURN_IF_ERROR(SaveCheckpoint(dir, learner.model, *learner.optimizer, meta, log));
     log("epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs) + ": loss " + Short(report.train_loss) +
         ", grad norm " + Short(report.mean_grad_norm) + ", dev WER " + Fixed(report.dev.wer, 2) + " CER " +
         Fixed(report.dev.cer, 2) + ", lr " + Short(report.lr) + ", " + Fixed(report.seconds, 1) + " s (" +
@@ -651,8 +698,8 @@ Result<AsrTrainResult> TrainImpl(const AsrTrainConfig& c, const AsrTrainCallback
   }
   result.train_seconds = Seconds(run_start);
   if (result.epochs.empty()) return FailedPrecondition("no epoch was trained");
-  if (has_test) {
-    DIAL_ASSIGN_OR_RETURN(result.test, Evaluate(model, test, *tokenizer, c));
+  if (data.has_test) {
+    DIAL_ASSIGN_OR_RETURN(result.test, Evaluate(learner.model, data.test, *data.tokenizer, c));
     result.has_test = true;
   }
   return result;

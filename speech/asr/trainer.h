@@ -9,10 +9,13 @@
 
 #include "dial/frozen_trial.h"  // Json
 #include "dial/status.h"
+#include "speech/asr/model_options.h"
 
 namespace dial::speech {
 
-// Every key of a training run, with its default. docs/asr-training.md lists them with their meaning.
+// Every key of a training run, with its default. Each key is defined once, with its rule and meaning, in
+// AsrTrainKeys() (speech/asr/train_config.cc) and AsrModelKeys() (model_options.cc); docs/asr-training.md's key
+// tables, `dial train --help` and `dial train --keys` are printed from those definitions.
 struct AsrTrainConfig {
   // Data: a corpus directory holding train/dev/test Kaldi data dirs (docs/speech-corpus.md), or explicit sets.
   std::string data;
@@ -39,21 +42,9 @@ struct AsrTrainConfig {
   std::string tokens = "char";  // char | sentencepiece
   int sp_vocab_size = 100;
 
-  // Model (AsrModelOptions).
-  std::string encoder = "conformer";
-  bool bidirectional = true;
-  std::string subsampling = "conv2d";
-  int num_layers = 4;
-  int d_model = 144;
-  int attention_heads = 4;
-  int ff_dim = 576;
-  int conv_kernel_size = 15;
-  double dropout = 0.1;
-  double attention_dropout = 0.0;
-  std::string residual_scaling = "none";
-  std::string decoder = "ctc";
-  int decoder_layers = 2;
-  std::string conv_norm = "batch_norm";
+  // Model: every AsrModelOptions key (input_dim and vocab_size are set by the trainer from the data).
+  AsrModelOptions model;
+  // Loss.
   double ctc_weight = 0.3;  // only with decoder: attention
   double label_smoothing = 0.1;
 
@@ -102,7 +93,8 @@ struct AsrTrainConfig {
   // Empty: nothing is written and nothing resumed.
   std::string output_dir;
 
-  // InvalidArgument naming the key: "batch_size (0) must be >= 1".
+  // Every key's rule, then the rules between keys (the model's among them). InvalidArgument naming the key:
+  // "batch_size (0) must be >= 1".
   Status Validate() const;
   // Every key (not output_dir) as a flat JSON object, the same names AsrTrainConfigFromJson reads.
   Json ToJson() const;
@@ -110,6 +102,24 @@ struct AsrTrainConfig {
 
 // The names of every key AsrTrainConfigFromJson accepts.
 const std::vector<std::string>& AsrTrainConfigKeys();
+
+// One trainer key as the docs and --help show it (the model's keys included, in the docs' order).
+struct AsrKeyDoc {
+  std::string name;
+  std::string group;          // the docs' section: "Data", "Front end", ..., "Evaluation"
+  std::string default_value;  // as YAML would spell it, or the spec's text ("(required)", "DATA/train")
+  std::string values;         // the rule in words: "lstm, gru, ...", "≥ 1", "[0, 1)"; empty when free
+  std::string meaning;
+  bool resumable = false;  // may change when a run resumes from its checkpoint
+};
+const std::vector<AsrKeyDoc>& AsrTrainKeyDocs();
+// The Markdown table of one group's keys, as docs/asr-training.md holds it between
+// `<!-- keys: GROUP -->` and `<!-- /keys -->`.
+std::string AsrKeysMarkdown(const std::string& group);
+// Every key as plain text lines for `dial train --help` and `--keys`: "  name = default   values   meaning".
+std::string AsrKeysText();
+// Whether a key may differ when a run resumes from a checkpoint (epochs, num_threads, decoding, ...).
+bool IsResumableKey(const std::string& name);
 
 // Keys over the defaults. An unknown key (with the nearest known one suggested), a wrong type or a bad value is
 // an InvalidArgument naming the key. Integers are accepted for float keys, and whole floats (3.0) for int keys.

@@ -12,52 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(AsrTrainConfigTest, DefaultsAreValidWithData) {
-  auto config = AsrTrainConfigFromJson(Json{{"data", "/corpus"}});
-  ASSERT_TRUE(config.ok()) << config.status().ToString();
-  EXPECT_EQ(config->encoder, "conformer");
-  EXPECT_EQ(config->decoding, "ctc_greedy_search");
-  // ToJson names every key, and reads back to the same config.
-  const Json j = config->ToJson();
-  EXPECT_EQ(j.size(), AsrTrainConfigKeys().size());
-  auto again = AsrTrainConfigFromJson(j);
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->ToJson(), j);
-}
-
-TEST(AsrTrainConfigTest, ErrorsNameTheKey) {
-  const auto message = [](const Json& keys) {
-    Json all = keys;
-    all["data"] = "/corpus";
-    auto config = AsrTrainConfigFromJson(all);
-    EXPECT_FALSE(config.ok()) << keys.dump();
-    return config.ok() ? std::string() : config.status().message();
-  };
-  EXPECT_EQ(message({{"larning_rate", 1}}).rfind("larning_rate: unknown key", 0), 0u);
-  EXPECT_NE(message({{"n_mel", 40}}).find("did you mean n_mels?"), std::string::npos);
-  EXPECT_EQ(message({{"n_mels", "forty"}}).rfind("n_mels: expected an integer", 0), 0u);
-  EXPECT_EQ(message({{"n_mels", 40.5}}).rfind("n_mels: expected an integer", 0), 0u);
-  EXPECT_EQ(message({{"lr", "fast"}}).rfind("lr: expected a number", 0), 0u);
-  EXPECT_EQ(message({{"nesterov", 1}}).rfind("nesterov: expected true or false", 0), 0u);
-  EXPECT_EQ(message({{"batch_size", 0}}), "batch_size (0) must be >= 1");
-  EXPECT_EQ(message({{"lr", -1.0}}).rfind("lr (", 0), 0u);
-  EXPECT_EQ(message({{"optimizer", "lamb"}}).rfind("optimizer: 'lamb' is not one of adam, adamw", 0), 0u);
-  EXPECT_EQ(message({{"d_model", 250}}), "d_model (250) must be divisible by attention_heads (4)");
-  EXPECT_EQ(message({{"decoding", "attention_rescoring"}}).rfind("decoding: attention_rescoring needs", 0), 0u);
-  EXPECT_EQ(message({{"epochs", -2}}), "epochs (-2) must be >= 1");
-  auto no_data = AsrTrainConfigFromJson(Json::object());
-  ASSERT_FALSE(no_data.ok());
-  EXPECT_EQ(no_data.status().message().rfind("data:", 0), 0u);
-}
-
-TEST(AsrTrainConfigTest, AcceptsWholeFloatsForIntsAndIntsForFloats) {
-  auto config = AsrTrainConfigFromJson(Json{{"data", "/c"}, {"epochs", 3.0}, {"lr", 1}, {"seed", 12}});
-  ASSERT_TRUE(config.ok()) << config.status().ToString();
-  EXPECT_EQ(config->epochs, 3);
-  EXPECT_EQ(config->lr, 1.0);
-  EXPECT_EQ(config->seed, 12u);
-}
-
 // A tiny model on the tone corpus: trains in a few seconds on one thread.
 class TrainAsrTest : public ::testing::Test {
  protected:
@@ -74,11 +28,11 @@ class TrainAsrTest : public ::testing::Test {
     c.data = *corpus_;
     c.output_dir = out;
     c.n_mels = 23;
-    c.encoder = "lstm";
-    c.num_layers = 1;
-    c.d_model = 32;
-    c.dropout = 0.0;
-    c.subsampling = "conv2d";
+    c.model.encoder = "lstm";
+    c.model.num_layers = 1;
+    c.model.d_model = 32;
+    c.model.dropout = 0.0;
+    c.model.subsampling = "conv2d";
     c.lr = 5e-3;
     c.warmup_steps = 2;
     c.batch_size = 8;
@@ -130,7 +84,7 @@ TEST_F(TrainAsrTest, TrainsChecksPointsAndResumes) {
   EXPECT_EQ(resumed->epochs[2].train_loss, result->epochs[2].train_loss);
 
   // A checkpoint made with other model keys is not resumed.
-  config.d_model = 48;
+  config.model.d_model = 48;
   auto mismatch = TrainAsr(config, {});
   ASSERT_FALSE(mismatch.ok());
   EXPECT_NE(mismatch.status().message().find("d_model"), std::string::npos) << mismatch.status().message();
@@ -141,10 +95,10 @@ TEST_F(TrainAsrTest, TrainsChecksPointsAndResumes) {
 TEST_F(TrainAsrTest, TdnnLearnsAndDevLossCanBeTheMetric) {
   const std::string out = testing::TestTempDir("trainer_tdnn");
   AsrTrainConfig config = TinyConfig(out);
-  config.encoder = "tdnn";
-  config.subsampling = "none";
-  config.num_layers = 3;
-  config.conv_kernel_size = 5;
+  config.model.encoder = "tdnn";
+  config.model.subsampling = "none";
+  config.model.num_layers = 3;
+  config.model.conv_kernel_size = 5;
   config.lr = 1e-2;
   config.epochs = 4;
   config.metric = "dev_loss";
@@ -208,7 +162,7 @@ TEST_F(TrainAsrTest, ContinuesFromAnotherRunsCheckpoint) {
   // Its own checkpoint now wins; a child with another model starts afresh and says why.
   EXPECT_NE(ContinueFromCheckpoint(config, parent)->find("own checkpoint"), std::string::npos);
   config.output_dir = child + "-wider";
-  config.d_model = 48;
+  config.model.d_model = 48;
   note = ContinueFromCheckpoint(config, parent);
   ASSERT_TRUE(note.ok()) << note.status().ToString();
   EXPECT_NE(note->find("afresh"), std::string::npos) << *note;

@@ -39,6 +39,12 @@ Status Check(const Json& keys, const std::string& where) {
 // Catches what would fail every trial before the study is created: a missing corpus, an unknown or mistyped
 // trainer key (in the objective, fixed, a fidelity level or the search space), a bad value at either end of a range.
 Status MakeAsrCommand(const Json& keys, StudyConfig& config, CommandObjectiveOptions& command) {
+  if (!DIAL_WITH_TORCH) {
+    return FailedPrecondition(
+        "objective: builtin asr runs dial's ASR trainer, and this dial was built without libtorch "
+        "(cmake -DDIAL_WITH_TORCH=OFF); build with -DDIAL_WITH_TORCH=ON or tune your own trainer with "
+        "objective.command");
+  }
   if (!keys.contains("data")) {
     return InvalidArgument(
         "data: missing: the corpus directory holding train/, dev/ and test/ (build one with `dial corpus synth "

@@ -23,6 +23,12 @@ std::string SelfExecutable() {
 }
 
 int ExecTrainProgram(int argc, char** argv) {
+  if (!DIAL_WITH_TORCH) {
+    std::cerr << "dial: error: dial train: this dial was built without libtorch (cmake -DDIAL_WITH_TORCH=OFF), so it "
+                 "has no ASR trainer; build with -DDIAL_WITH_TORCH=ON"
+              << std::endl;
+    return kExitBadInput;
+  }
   const std::string trainer = (std::filesystem::path(SelfExecutable()).parent_path() / kTrainProgram).string();
   std::vector<char*> args;
   args.push_back(const_cast<char*>(trainer.c_str()));

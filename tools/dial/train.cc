@@ -31,6 +31,7 @@ struct TrainArgs {
   std::vector<std::string> sets;
   std::string out;
   bool trial = false;
+  bool list_keys = false;
 };
 
 // A YAML scalar as JSON: quoted scalars stay strings; plain ones become bool, integer, float or string as YAML
@@ -166,6 +167,10 @@ std::string JsonLine(const Fields& fields) {
 }
 
 int RunTrain(const TrainArgs& args) {
+  if (args.list_keys) {
+    std::cout << speech::AsrKeysText();
+    return kExitOk;
+  }
   const char* params_file = std::getenv("DIAL_PARAMS_FILE");
   const bool trial = args.trial || (params_file != nullptr && *params_file != '\0');
   Json keys = Json::object();
@@ -277,6 +282,8 @@ Command AddTrainCommand(CLI::App& app) {
                       kDefaultOutputDir + ", or $DIAL_TRIAL_DIR in trial mode); an existing checkpoint is resumed");
   sub->add_flag("--trial", args->trial,
                 "Trial mode for `dial tune`: merge $DIAL_PARAMS_FILE, print JSON lines (implied when it is set)");
+  sub->add_flag("--keys", args->list_keys, "Print every training key with its default, values and meaning, and exit");
+  sub->footer("Training keys (key = default  (values)), as in docs/asr-training.md:\n\n" + speech::AsrKeysText());
   return {sub, [args] { return RunTrain(*args); }};
 }
 
