@@ -39,10 +39,10 @@ constexpr std::chrono::milliseconds kMemorySampleInterval{200};
 constexpr std::chrono::seconds kDrainAfterExit{2};
 // The longest stderr line quoted in a fail reason.
 constexpr size_t kReasonLineChars = 300;
-// The longest stdout line read as a report (docs/command-objective.md). It is the size above which the subprocess
-// (exec/subprocess.cc, kMaxLineBytes) passes a line on in pieces, so a callback longer than this is the first piece
-// of a longer line and the callbacks after it, up to one no longer than this, are the rest of it.
+// The longest stdout line read as a report (docs/command-objective.md). A line longer than the subprocess's limit
+// comes in pieces (exec/subprocess.h), so that limit must not be below this one.
 constexpr size_t kMaxReportLineBytes = size_t{1} << 20;
+static_assert(kMaxReportLineBytes <= kMaxOutputLineBytes, "a report line must reach the objective whole");
 // How much of a stdout line a fail reason quotes to name it.
 constexpr size_t kQuotedLineChars = 60;
 constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
@@ -269,29 +269,28 @@ struct TrialOutput {
   std::string final_text;
   int64_t last_step = -1;
   int64_t stdout_lines = 0;   // lines of stdout seen so far: the number of the current one
-  bool in_long_line = false;  // the last callback was a piece of a line over kMaxReportLineBytes
+  bool in_long_line = false;  // the last callback was a piece of a long line that goes on in the next one
   Status protocol_error;      // a report the trial cannot be read from: the trial fails with it
   bool prune = false;
   bool stopping = false;  // once the child is being stopped, its reports are only logged
   Status error;           // a storage error while reporting
 };
 
-// Reads one line of the child's stdout (already logged): an intermediate value is reported and the pruner asked; the
-// final line is kept; a report that cannot be read, or a step that is not a non-negative integer, sets
-// out.protocol_error naming the line.
-void OnStdoutLine(std::string_view line, Trial& trial, const CommandObjectiveOptions& options, TrialOutput& out) {
-  // After a piece of a line over the limit, the callbacks up to one no longer than the limit are the rest of that
-  // line. Such a last piece is still read (it is a line of its own when a whole line just over the limit came in one
-  // read, which the subprocess does not tell apart), but it neither gets a number nor fails the trial: it may be the
-  // tail of a long log line.
+// Reads one line of the child's stdout (already logged), or a piece of a long one that `continues` in the next
+// call: an intermediate value is reported and the pruner asked; the final line is kept; a report that cannot be
+// read, or a step that is not a non-negative integer, sets out.protocol_error naming the line.
+void OnStdoutLine(std::string_view line, bool continues, Trial& trial, const CommandObjectiveOptions& options,
+                  TrialOutput& out) {
+  // A long line is judged by its first piece, which carries its start and its number; the rest of it is only logged.
   const bool rest_of_long_line = out.in_long_line;
-  out.in_long_line = line.size() > kMaxReportLineBytes;
-  const int64_t number = rest_of_long_line ? out.stdout_lines : ++out.stdout_lines;
+  out.in_long_line = continues;
+  if (rest_of_long_line) return;
+  const int64_t number = ++out.stdout_lines;
   if (!out.protocol_error.ok()) return;
   auto fail = [&](const std::string& what) {
-    if (!rest_of_long_line) out.protocol_error = TrialFailure(StdoutLineRef(number, line) + ": " + what);
+    out.protocol_error = TrialFailure(StdoutLineRef(number, line) + ": " + what);
   };
-  if (line.size() > kMaxReportLineBytes) {
+  if (continues || line.size() > kMaxReportLineBytes) {
     if (LooksLikeReport(line, options.metrics)) {
       fail("longer than the limit of 1 MiB (" + std::to_string(kMaxReportLineBytes) + " bytes) per line");
     }
@@ -557,7 +556,7 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
   if (!started.ok()) return TrialFailure(started.status().message());
   Subprocess& proc = **started;
 
-  auto on_line = [&](OutputStream stream, std::string_view line) {
+  const OutputPieceCallback on_line = [&](OutputStream stream, std::string_view line, bool continues) {
     if (stream == OutputStream::kStderr) {
       out.stderr_log << line << '\n' << std::flush;
       out.stderr_tail.append(line);
@@ -570,7 +569,7 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
     }
     // Flushed per line so that `tail -f stdout.log` follows a running trial.
     out.stdout_log << line << '\n' << std::flush;
-    OnStdoutLine(line, trial, options, out);
+    OnStdoutLine(line, continues, trial, options, out);
   };
 
   const auto grace = std::chrono::duration<double>(options.kill_grace_seconds);
