@@ -159,5 +159,32 @@ expect "trials with an unknown --format" "--format: xml not in {table,csv,json}"
 expect "trials in a database that does not exist" "no database at missing.db" -- trials --storage sqlite:///missing.db --study existing
 [ -e missing.db ] && { echo "FAIL: reading created missing.db"; FAILED=$((FAILED + 1)); }
 
+# Study files built to exhaust dial (issue 19), each refused at once: bounded by `timeout 10`, where the alias bombs
+# used to abort with std::bad_alloc after ~20 s and the second document was silently dropped.
+BOUNDED_DIAL=$DIAL
+bounded_case() {
+  local saved=$DIAL
+  DIAL=timeout
+  printf '%s\n' "$3" > case.yaml
+  expect "$1" "$2" -- -k 2 10 "$BOUNDED_DIAL" tune --check --config case.yaml
+  DIAL=$saved
+}
+# billion_laughs KEY NAME: `KEY: {name: NAME, l0: nine strings, l1: nine aliases of l0, ... l8}`, 10^9 nodes.
+billion_laughs() {
+  printf '%s\n%s:\n  name: %s\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n' "$BUILTIN" "$1" "$2"
+  for level in 1 2 3 4 5 6 7 8; do
+    local a="*l$((level - 1))"
+    printf '  l%d: &l%d [%s, %s, %s, %s, %s, %s, %s, %s, %s]\n' $level $level $a $a $a $a $a $a $a $a $a
+  done
+}
+bounded_case "alias bomb under sampler" "case.yaml:9: sampler.l5[0]: YAML aliases expand the file by more than" \
+  "$(billion_laughs sampler random)"
+bounded_case "alias bomb under pruner" "case.yaml:9: pruner.l5[0]: YAML aliases expand the file by more than" \
+  "$(billion_laughs pruner median)"
+bounded_case "second YAML document" "case.yaml:3: a second YAML document (after ---)" "$BUILTIN
+n_trials: 5
+---
+n_trials: 500"
+
 echo "$CASES cases, $FAILED failure(s)"
 [ $FAILED -eq 0 ] && [ $CASES -ge 25 ]

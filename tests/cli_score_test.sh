@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `dial score` end to end: a hand-worked WER (1 deletion, 1 insertion, 1 substitution over 11 words, with
-# case folding and a <noise> tag dropped), the per-speaker table naming the worst speaker, CER, JSON, and
-# bad input (a missing file) as one line with exit 2.
+# case folding and a <noise> tag dropped), the per-speaker table naming the worst speaker, CER, JSON, bad input
+# (a missing file) as one line with exit 2, a byte order mark and CR/CRLF line endings, and a 30,000-word
+# utterance in bounded memory.
 set -u
 dial=$1
 work=$(mktemp -d)
@@ -41,5 +42,33 @@ check "missing ref exits 2" test "$rc" -eq 2
 check "missing ref names the file" grep -q 'missing.txt' <<<"$err"
 check "one line" test "$(printf '%s\n' "$err" | wc -l)" -eq 1
 
-echo "$((9 - failures)) passed, $failures failed"
+# A UTF-8 byte order mark (Windows editors) and CR or CRLF line endings: the same figures as the plain files. The
+# mark used to become part of the first id (and speaker), and a CR-only file used to be one utterance.
+printf '\xEF\xBB\xBF' > bom_ref.txt; cat ref.txt >> bom_ref.txt
+tr '\n' '\r' < hyp.txt > cr_hyp.txt
+sed 's/$/\r/' hyp.txt > crlf_hyp.txt
+for h in cr_hyp.txt crlf_hyp.txt; do
+  out=$("$dial" score --ref bom_ref.txt --hyp "$h"); rc=$?
+  check "BOM ref, $h: exit 0" test "$rc" -eq 0
+  check "BOM ref, $h: kaldi line" grep -qxF '%WER 27.27 [ 3 / 11, 1 ins, 1 del, 1 sub ]' <<<"$out"
+  check "BOM ref, $h: speaker spk1 without the mark" grep -qE '^spk1 .*25\.00' <<<"$out"
+done
+
+# One 30,000-word utterance under a 512 MB address-space limit: the alignment's memory grows with about m·√n, not
+# n·m (the whole cost matrix took 3.6 GB here and died with std::bad_alloc). A vocabulary of 5,000 words and a
+# substitution every 10th word make the alignment unique: 3,000 substitutions.
+/usr/bin/python3 - <<'P'
+import random
+random.seed(7)
+ref = ["w%d" % random.randrange(5000) for _ in range(30000)]
+hyp = ["zzz" if k % 10 == 0 else w for k, w in enumerate(ref)]
+open("long_ref.txt", "w").write("spk-long " + " ".join(ref) + "\n")
+open("long_hyp.txt", "w").write("spk-long " + " ".join(hyp) + "\n")
+P
+out=$(ulimit -v 524288; "$dial" score --ref long_ref.txt --hyp long_hyp.txt 2>&1); rc=$?
+check "30,000 words in 512 MB: exit 0" test "$rc" -eq 0
+check "30,000 words: 3,000 substitutions" grep -qxF '%WER 10.00 [ 3000 / 30000, 0 ins, 0 del, 3000 sub ]' <<<"$out"
+[ "$rc" -eq 0 ] || printf '%s\n' "$out" | head -5
+
+echo "$((17 - failures)) passed, $failures failed"
 exit $((failures > 0))

@@ -3,11 +3,13 @@
 // see; and an external form, a ParamValue, which is what the objective sees.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -73,5 +75,10 @@ std::string DistributionToString(const Distribution& dist);
 
 // A search space: parameter name → distribution, ordered by name.
 using SearchSpace = std::map<std::string, Distribution>;
+
+// The first choice that repeats an earlier one under ParamValueEquals, as {earlier, later} positions with `later` the
+// smallest such; nullopt when all differ. Linear time, so that a categorical of a million choices loads at once.
+// Used by Validate and by the study-file parser, which names the line of the duplicate.
+std::optional<std::pair<size_t, size_t>> FindDuplicateChoice(const std::vector<ParamValue>& choices);
 
 }  // namespace dial

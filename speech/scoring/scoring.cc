@@ -66,6 +66,25 @@ std::string_view TrimRight(std::string_view s) {
   return s;
 }
 
+// The lines of a transcript or utt2spk file. A leading UTF-8 byte order mark (Windows editors write one) is dropped,
+// so that it does not become part of the first utterance id; a line ends at "\n", "\r\n" or a lone "\r" (files
+// saved with classic Mac line endings would otherwise be one long utterance).
+std::vector<std::string_view> TranscriptLines(std::string_view content) {
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (content.substr(0, kByteOrderMark.size()) == kByteOrderMark) content.remove_prefix(kByteOrderMark.size());
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (true) {
+    const size_t end = content.find_first_of("\r\n", start);
+    if (end == std::string_view::npos) {
+      lines.push_back(content.substr(start));
+      return lines;
+    }
+    lines.push_back(content.substr(start, end - start));
+    start = end + (content.compare(end, 2, "\r\n") == 0 ? 2 : 1);
+  }
+}
+
 std::string Where(std::string_view source, size_t line_index) {
   return std::string(source) + ":" + std::to_string(line_index + 1);
 }
@@ -101,6 +120,31 @@ EditCounts& EditCounts::operator+=(const EditCounts& o) {
   return *this;
 }
 
+namespace {
+
+// The backtrace step of one cell of the cost matrix, in sclite's order of preference.
+enum : uint8_t { kStepDiagonal = 0, kStepInsertion = 1, kStepDeletion = 2 };
+
+// Row i of the cost matrix from row i - 1 (`prev`): row[j] is the cheapest alignment of ref[0, i) with hyp[0, j).
+// With `steps`, each cell's backtrace step too: the diagonal when it lies on a cheapest path, else the insertion,
+// else the deletion (the order Align's contract states).
+template <bool kWithSteps>
+void NextCostRow(int32_t ref_token, std::span<const int32_t> hyp, int32_t i, const int32_t* prev, int32_t* row,
+                 uint8_t* steps) {
+  row[0] = i * kDeletionCost;
+  if constexpr (kWithSteps) steps[0] = kStepDeletion;
+  for (size_t j = 1; j <= hyp.size(); ++j) {
+    const int32_t diag = prev[j - 1] + (ref_token == hyp[j - 1] ? kCorrectCost : kSubstitutionCost);
+    const int32_t del = prev[j] + kDeletionCost;
+    const int32_t ins = row[j - 1] + kInsertionCost;
+    const int32_t best = std::min(diag, std::min(del, ins));
+    row[j] = best;
+    if constexpr (kWithSteps) steps[j] = diag == best ? kStepDiagonal : ins == best ? kStepInsertion : kStepDeletion;
+  }
+}
+
+}  // namespace
+
 EditCounts Align(std::span<const std::string> ref, std::span<const std::string> hyp) {
   // Tokens become integers so that the O(n·m) inner loop compares ints, not strings.
   std::unordered_map<std::string_view, int32_t> ids;
@@ -108,54 +152,59 @@ EditCounts Align(std::span<const std::string> ref, std::span<const std::string> 
   std::vector<int32_t> r(ref.size()), h(hyp.size());
   for (size_t i = 0; i < ref.size(); ++i) r[i] = id_of(ref[i]);
   for (size_t j = 0; j < hyp.size(); ++j) h[j] = id_of(hyp[j]);
+  const size_t n = r.size(), w = h.size() + 1;
 
-  const size_t n = r.size(), m = h.size(), w = m + 1;
-  // cost[i*w + j]: cheapest alignment of ref[0, i) with hyp[0, j).
-  std::vector<int32_t> cost((n + 1) * w);
-  for (size_t j = 0; j <= m; ++j) cost[j] = static_cast<int32_t>(j) * kInsertionCost;
+  // The full (n+1)×(m+1) matrix would take 3.6 GB for 30,000 words against 30,000. Instead the forward pass keeps
+  // a checkpoint row every `block` rows, and the backtrace recomputes one block of rows at a time, with each cell's
+  // step, from the checkpoint above it: the same cells, so the same path and counts, in O(m·√n) memory and about
+  // twice the time. With block ≈ 2√n the checkpoints and one block of steps take about as much memory each.
+  const size_t block = std::max<size_t>(1, static_cast<size_t>(std::ceil(2.0 * std::sqrt(static_cast<double>(n)))));
+  std::vector<int32_t> checkpoints((n / block + 1) * w);
+  std::vector<int32_t> prev(w), row(w);
+  for (size_t j = 0; j < w; ++j) checkpoints[j] = static_cast<int32_t>(j) * kInsertionCost;
+  std::copy(checkpoints.begin(), checkpoints.begin() + static_cast<ptrdiff_t>(w), prev.begin());
   for (size_t i = 1; i <= n; ++i) {
-    int32_t* row = &cost[i * w];
-    const int32_t* prev = &cost[(i - 1) * w];
-    row[0] = static_cast<int32_t>(i) * kDeletionCost;
-    for (size_t j = 1; j <= m; ++j) {
-      int32_t diag = prev[j - 1] + (r[i - 1] == h[j - 1] ? kCorrectCost : kSubstitutionCost);
-      int32_t del = prev[j] + kDeletionCost;
-      int32_t ins = row[j - 1] + kInsertionCost;
-      row[j] = std::min(diag, std::min(del, ins));
-    }
+    NextCostRow<false>(r[i - 1], h, static_cast<int32_t>(i), prev.data(), row.data(), nullptr);
+    if (i % block == 0) std::copy(row.begin(), row.end(), checkpoints.begin() + static_cast<ptrdiff_t>(i / block * w));
+    std::swap(prev, row);
   }
 
   // Backtrace from (n, m) with sclite's preference: diagonal, then insertion, then deletion.
   EditCounts c;
   c.n_ref = static_cast<int64_t>(n);
-  size_t i = n, j = m;
-  while (i > 0 || j > 0) {
-    const int32_t here = cost[i * w + j];
-    if (i > 0 && j > 0) {
-      const bool same = r[i - 1] == h[j - 1];
-      if (here == cost[(i - 1) * w + j - 1] + (same ? kCorrectCost : kSubstitutionCost)) {
-        (same ? c.correct : c.substitutions)++;
+  std::vector<uint8_t> steps(block * w);  // steps[(k - 1) * w + j]: cell (top + k, j) of the current block
+  size_t i = n, j = h.size();
+  while (i > 0) {
+    const size_t top = (i - 1) / block * block;  // the checkpoint row above row i
+    std::copy(checkpoints.begin() + static_cast<ptrdiff_t>(top / block * w),
+              checkpoints.begin() + static_cast<ptrdiff_t>(top / block * w + w), prev.begin());
+    for (size_t k = top + 1; k <= i; ++k) {
+      NextCostRow<true>(r[k - 1], h, static_cast<int32_t>(k), prev.data(), row.data(), &steps[(k - top - 1) * w]);
+      std::swap(prev, row);
+    }
+    while (i > top) {
+      const uint8_t step = steps[(i - top - 1) * w + j];
+      if (step == kStepDiagonal) {
+        (r[i - 1] == h[j - 1] ? c.correct : c.substitutions)++;
         --i;
         --j;
-        continue;
+      } else if (step == kStepInsertion) {
+        c.insertions++;
+        --j;
+      } else {
+        c.deletions++;
+        --i;
       }
     }
-    if (j > 0 && here == cost[i * w + j - 1] + kInsertionCost) {
-      c.insertions++;
-      --j;
-      continue;
-    }
-    assert(i > 0 && here == cost[(i - 1) * w + j] + kDeletionCost);
-    c.deletions++;
-    --i;
   }
+  c.insertions += static_cast<int64_t>(j);  // row 0: only insertions are left
   return c;
 }
 
 Result<std::vector<Utterance>> ParseKaldiText(std::string_view content, std::string_view source) {
   std::vector<Utterance> out;
   std::set<std::string> seen;
-  std::vector<std::string_view> lines = SplitLines(content);
+  std::vector<std::string_view> lines = TranscriptLines(content);
   for (size_t k = 0; k < lines.size(); ++k) {
     if (IsBlank(lines[k])) continue;
     std::vector<std::string_view> tok = SplitWhitespace(lines[k]);
@@ -173,7 +222,7 @@ Result<std::vector<Utterance>> ParseKaldiText(std::string_view content, std::str
 Result<std::vector<Utterance>> ParseTrn(std::string_view content, std::string_view source) {
   std::vector<Utterance> out;
   std::set<std::string> seen;
-  std::vector<std::string_view> lines = SplitLines(content);
+  std::vector<std::string_view> lines = TranscriptLines(content);
   for (size_t k = 0; k < lines.size(); ++k) {
     if (IsBlank(lines[k])) continue;
     std::string_view line = TrimRight(lines[k]);
@@ -195,7 +244,7 @@ Result<std::vector<Utterance>> ParseTrn(std::string_view content, std::string_vi
 
 Result<std::map<std::string, std::string>> ParseUtt2Spk(std::string_view content, std::string_view source) {
   std::map<std::string, std::string> out;
-  std::vector<std::string_view> lines = SplitLines(content);
+  std::vector<std::string_view> lines = TranscriptLines(content);
   for (size_t k = 0; k < lines.size(); ++k) {
     if (IsBlank(lines[k])) continue;
     std::vector<std::string_view> tok = SplitWhitespace(lines[k]);
@@ -228,7 +277,7 @@ Result<std::map<std::string, std::string>> ReadUtt2Spk(const std::string& path) 
 Result<std::vector<Utterance>> ReadTranscripts(const std::string& path) {
   DIAL_ASSIGN_OR_RETURN(std::string content, ReadTextFile(path));
   bool any = false, all_trn = true;
-  for (std::string_view line : SplitLines(content)) {
+  for (std::string_view line : TranscriptLines(content)) {
     if (IsBlank(line)) continue;
     any = true;
     std::string_view t = TrimRight(line);

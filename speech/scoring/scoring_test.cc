@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 namespace dial::speech {
 namespace {
@@ -32,6 +34,79 @@ TEST(AlignTest, ScliteTieBreaks) {
   // output: 2 0 3 2 and 1 3 0 1).
   EXPECT_EQ(Align(W("a a a c b"), W("c b b c")), C(5, 2, 0, 3, 2));
   EXPECT_EQ(Align(W("a b b a"), W("c c c a b")), C(4, 1, 3, 0, 1));
+}
+
+// The alignment as it was before it was made linear in memory: the whole cost matrix, then the backtrace. Kept as
+// the reference that the checkpointed alignment must match count for count.
+EditCounts FullMatrixAlign(const std::vector<std::string>& ref, const std::vector<std::string>& hyp) {
+  const size_t n = ref.size(), m = hyp.size(), w = m + 1;
+  std::vector<int32_t> cost((n + 1) * w);
+  for (size_t j = 0; j <= m; ++j) cost[j] = static_cast<int32_t>(j) * 3;
+  for (size_t i = 1; i <= n; ++i) {
+    cost[i * w] = static_cast<int32_t>(i) * 3;
+    for (size_t j = 1; j <= m; ++j) {
+      const int32_t diag = cost[(i - 1) * w + j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 4);
+      cost[i * w + j] = std::min(diag, std::min(cost[(i - 1) * w + j] + 3, cost[i * w + j - 1] + 3));
+    }
+  }
+  EditCounts c;
+  c.n_ref = static_cast<int64_t>(n);
+  size_t i = n, j = m;
+  while (i > 0 || j > 0) {
+    const int32_t here = cost[i * w + j];
+    if (i > 0 && j > 0) {
+      const bool same = ref[i - 1] == hyp[j - 1];
+      if (here == cost[(i - 1) * w + j - 1] + (same ? 0 : 4)) {
+        (same ? c.correct : c.substitutions)++;
+        --i;
+        --j;
+        continue;
+      }
+    }
+    if (j > 0 && here == cost[i * w + j - 1] + 3) {
+      c.insertions++;
+      --j;
+      continue;
+    }
+    c.deletions++;
+    --i;
+  }
+  return c;
+}
+
+TEST(AlignTest, SameCountsAsTheFullMatrixOnRandomInputs) {
+  std::mt19937 rng(20261206);
+  const std::vector<std::string> vocabulary = {"a", "b", "c", "d", "e"};
+  for (int round = 0; round < 3000; ++round) {
+    // Small vocabularies make ties common, where the tie-breaking order shows; lengths up to 150 cross several
+    // checkpoint blocks (about 2·√n rows each).
+    const size_t n_words = std::uniform_int_distribution<size_t>(2, vocabulary.size())(rng);
+    const size_t max_len = round % 3 == 0 ? 150 : 20;
+    auto random_words = [&] {
+      std::vector<std::string> out(std::uniform_int_distribution<size_t>(0, max_len)(rng));
+      for (std::string& word : out) word = vocabulary[std::uniform_int_distribution<size_t>(0, n_words - 1)(rng)];
+      return out;
+    };
+    std::vector<std::string> ref = random_words(), hyp = random_words();
+    if (round % 2 == 1 && !ref.empty()) {  // a perturbed copy: mostly correct, with a few edits
+      hyp = ref;
+      for (int e = 0; e < 4 && !hyp.empty(); ++e) {
+        const size_t at = std::uniform_int_distribution<size_t>(0, hyp.size() - 1)(rng);
+        switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
+          case 0:
+            hyp[at] = "z";
+            break;
+          case 1:
+            hyp.erase(hyp.begin() + static_cast<ptrdiff_t>(at));
+            break;
+          default:
+            hyp.insert(hyp.begin() + static_cast<ptrdiff_t>(at), "y");
+        }
+      }
+    }
+    ASSERT_EQ(Align(ref, hyp), FullMatrixAlign(ref, hyp))
+        << "round " << round << ": " << ref.size() << " ref words, " << hyp.size() << " hyp words";
+  }
 }
 
 TEST(NormalizeTest, CaseAndTags) {
@@ -65,6 +140,42 @@ TEST(ReaderTest, KaldiTextTrnUtt2Spk) {
   ASSERT_TRUE(u2s.ok());
   EXPECT_EQ(u2s->at("u2"), "s2");
   EXPECT_FALSE(ParseUtt2Spk("u1 s1 extra\n", "utt2spk").ok());
+}
+
+TEST(ReaderTest, ByteOrderMarkIsNotPartOfTheFirstId) {
+  const std::string bom = "\xEF\xBB\xBF";
+  auto text = ParseKaldiText(bom + "u1 hello\nu2 world\n", "text");
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ((*text)[0].id, "u1");
+  auto trn = ParseTrn(bom + "hello (u1)\n", "hyp.trn");
+  ASSERT_TRUE(trn.ok()) << trn.status().ToString();
+  EXPECT_EQ((*trn)[0].words, std::vector<std::string>{"hello"});
+  auto u2s = ParseUtt2Spk(bom + "u1 s1\n", "utt2spk");
+  ASSERT_TRUE(u2s.ok());
+  EXPECT_EQ(u2s->count("u1"), 1u);
+}
+
+TEST(ReaderTest, CrAndCrLfLineEndings) {
+  for (const char* eol : {"\r", "\r\n"}) {
+    const std::string e = eol;
+    auto text = ParseKaldiText("u1 a b" + e + "u2 c" + e + e + "u3" + e, "text");
+    ASSERT_TRUE(text.ok()) << text.status().ToString();
+    ASSERT_EQ(text->size(), 3u) << (e == "\r" ? "CR" : "CRLF");
+    EXPECT_EQ((*text)[0].words, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ((*text)[1].id, "u2");
+    EXPECT_TRUE((*text)[2].words.empty());
+    auto trn = ParseTrn("a b (u1)" + e + "c (u2)" + e, "hyp.trn");
+    ASSERT_TRUE(trn.ok()) << trn.status().ToString();
+    ASSERT_EQ(trn->size(), 2u);
+    EXPECT_EQ((*trn)[1].id, "u2");
+    auto u2s = ParseUtt2Spk("u1 s1" + e + "u2 s2" + e, "utt2spk");
+    ASSERT_TRUE(u2s.ok()) << u2s.status().ToString();
+    EXPECT_EQ(u2s->at("u2"), "s2");
+    // Line numbers in messages count CR-ended lines too.
+    auto dup = ParseKaldiText("u1 a" + e + "u1 b" + e, "text");
+    ASSERT_FALSE(dup.ok());
+    EXPECT_NE(dup.status().message().find("text:2"), std::string::npos) << dup.status().message();
+  }
 }
 
 TEST(ScliteSpeakerTest, Rule) {

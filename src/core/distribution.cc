@@ -1,11 +1,13 @@
 // Distributions: validation, internal/external conversion, and Optuna's distribution_json encoding.
 #include "dial/distribution.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_map>
 
 #include "dial/frozen_trial.h"
 
@@ -60,6 +62,30 @@ bool ParamValueEquals(const ParamValue& a, const ParamValue& b) {
   return a == b;
 }
 
+std::optional<std::pair<size_t, size_t>> FindDuplicateChoice(const std::vector<ParamValue>& choices) {
+  // A canonical form per class of ParamValueEquals: numbers as the bits of their double (1 and 1.0 alike, -0.0 as
+  // 0.0, every NaN as one), the other kinds as they are; so a hash set finds what comparing every pair would.
+  using Canonical = std::variant<std::monostate, bool, uint64_t, std::string_view>;
+  const auto canonical = [](const ParamValue& v) -> Canonical {
+    if (std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v)) {
+      double d = std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v)) : std::get<double>(v);
+      if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+      if (d == 0.0) d = 0.0;
+      return std::bit_cast<uint64_t>(d);
+    }
+    if (const auto* b = std::get_if<bool>(&v)) return *b;
+    if (const auto* s = std::get_if<std::string>(&v)) return std::string_view(*s);
+    return std::monostate{};
+  };
+  std::unordered_map<Canonical, size_t> first;
+  first.reserve(choices.size());
+  for (size_t i = 0; i < choices.size(); ++i) {
+    auto [it, inserted] = first.emplace(canonical(choices[i]), i);
+    if (!inserted) return std::pair<size_t, size_t>{it->second, i};
+  }
+  return std::nullopt;
+}
+
 Status Validate(const Distribution& dist) {
   if (const auto* f = std::get_if<FloatDistribution>(&dist)) {
     if (!std::isfinite(f->low) || !std::isfinite(f->high)) {
@@ -101,12 +127,8 @@ Status Validate(const Distribution& dist) {
   }
   const auto& c = std::get<CategoricalDistribution>(dist);
   if (c.choices.empty()) return InvalidArgument("choices must not be empty");
-  for (size_t a = 0; a < c.choices.size(); ++a) {
-    for (size_t b = a + 1; b < c.choices.size(); ++b) {
-      if (ParamValueEquals(c.choices[a], c.choices[b])) {
-        return InvalidArgument("duplicate choice " + ParamValueToString(c.choices[a]));
-      }
-    }
+  if (auto duplicate = FindDuplicateChoice(c.choices)) {
+    return InvalidArgument("duplicate choice " + ParamValueToString(c.choices[duplicate->first]));
   }
   return Status::Ok();
 }

@@ -107,6 +107,105 @@ TEST_F(CommandObjectiveTest, FailuresCarryAReasonAndTheStderrTail) {
   EXPECT_THAT(RunShell("echo '{{\"loss\": 1}}'").status().message(), HasSubstr("metric \"rtf\" missing"));
 }
 
+// A final line over the 1 MiB limit per line was read as no line at all ("printed no final line").
+TEST_F(CommandObjectiveTest, AnOverlongReportNamesTheLineAndTheLimit) {
+  auto r = RunShell(R"(
+echo starting
+printf '{{"loss": 0.5, "blob": "'; head -c 50000000 /dev/zero | tr '\0' a; printf '"}}\n'
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("stdout line 2 '{\"loss\": 0.5, \"blob\": \"aaaa"));
+  EXPECT_THAT(r.status().message(), HasSubstr("...': longer than the limit of 1 MiB (1048576 bytes) per line"));
+  // A long line that is not a report is log output.
+  auto values = RunShell(R"(
+head -c 3000000 /dev/zero | tr '\0' x; echo
+echo '{{"loss": 0.25}}'
+)");
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_EQ(*values, std::vector<double>{0.25});
+  // Its pieces count as one line: the next one is line 2.
+  auto after = RunShell(R"(
+head -c 3000000 /dev/zero | tr '\0' x; echo
+echo '{{"step": -1, "loss": 0.25}}'
+)");
+  EXPECT_THAT(after.status().message(), HasSubstr("stdout line 2 '{\"step\": -1"));
+  // A line just over the limit that arrives in one read (cat writes the file's first 1 MiB, then its last bytes
+  // with the '\n') is a whole line, not the first piece of a longer one: the line after it is line 2 and is read.
+  auto whole = RunShell(R"(
+head -c 1048676 /dev/zero | tr '\0' x > long.txt; echo >> long.txt; cat long.txt
+echo '{{"step": -1, "loss": 0.25}}'
+)");
+  EXPECT_THAT(whole.status().message(), HasSubstr("stdout line 2 '{\"step\": -1"));
+  // Such a line that is a report fails the trial, named by its own number.
+  auto whole_report = RunShell(R"(
+echo starting
+printf '{{"loss": 0.5, "blob": "' > long.txt; head -c 1048600 /dev/zero | tr '\0' a >> long.txt
+printf '"}}\n' >> long.txt; cat long.txt
+echo '{{"loss": 0.25}}'
+)");
+  EXPECT_THAT(whole_report.status().message(), HasSubstr("stdout line 2 '{\"loss\": 0.5, \"blob\": \"aaaa"));
+  EXPECT_THAT(whole_report.status().message(), HasSubstr("longer than the limit of 1 MiB (1048576 bytes) per line"));
+}
+
+// Invalid UTF-8 anywhere in the final line made it unreadable, reported as "printed no final line".
+TEST_F(CommandObjectiveTest, AReportThatIsNotUtf8NamesTheByte) {
+  auto r = RunShell(R"(
+echo '{{"step": 1, "loss": 0.9}}'
+printf '{{"loss": 0.5, "note": "caf\351"}}\n'
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("stdout line 2 '{\"loss\": 0.5, \"note\": \"caf?\"}': not UTF-8: byte 27 (0xE9)"));
+}
+
+// {"loss": 1e999} overflows a double: it was read as no line at all.
+TEST_F(CommandObjectiveTest, ANumberOutOfRangeIsNamed) {
+  auto r = RunShell("echo '{{\"loss\": 1e999}}'");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("stdout line 1 '{\"loss\": 1e999}': value out of range"));
+  EXPECT_THAT(r.status().message(), HasSubstr("1e999"));
+}
+
+// A step of 1e30 was cast to int64 ("step must be >= 0, got -9223372036854775808"); -1 and 2.5 were ignored.
+TEST_F(CommandObjectiveTest, AStepThatIsNotANonNegativeIntegerFailsTheTrial) {
+  const std::pair<const char*, const char*> cases[] = {{"1e30", "1e+30"},
+                                                       {"-1", "-1"},
+                                                       {"2.5", "2.5"},
+                                                       {"\"3\"", "\"3\""},
+                                                       {"9223372036854775808", "9223372036854775808"}};
+  for (const auto& [written, shown] : cases) {
+    std::unique_ptr<Trial> trial;
+    auto r = RunShell(
+        std::string("echo log; echo '{{\"step\": ") + written + ", \"loss\": 0.5}}'; echo '{{\"loss\": 1}}'", &trial);
+    ASSERT_FALSE(r.ok()) << written;
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << written;
+    EXPECT_THAT(r.status().message(), HasSubstr(std::string("stdout line 2 '{\"step\": ") + written))
+        << r.status().message();
+    EXPECT_THAT(r.status().message(),
+                HasSubstr(std::string("': \"step\" must be a non-negative integer, got ") + shown));
+    EXPECT_TRUE(trial->frozen().intermediate_values.empty()) << written;
+  }
+  // Without the metric too: {"step": -1} alone was ignored.
+  auto r = RunShell("echo '{{\"step\": -1}}'; echo '{{\"loss\": 1}}'");
+  EXPECT_THAT(r.status().message(), HasSubstr("stdout line 1 '{\"step\": -1}': \"step\" must be"));
+  // Integral floats are steps.
+  std::unique_ptr<Trial> trial;
+  auto ok = RunShell("echo '{{\"step\": 2.0, \"loss\": 0.5}}'; echo '{{\"loss\": 1}}'", &trial);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(trial->frozen().intermediate_values, (std::map<int64_t, double>{{2, 0.5}}));
+}
+
+// A line starting with '{' that names no metric and is not JSON stays log output, as before.
+TEST_F(CommandObjectiveTest, UnreadableLinesThatAreNotReportsAreLog) {
+  auto values = RunShell(R"(
+echo '{{not json at all}}'
+printf '{{"event": "\377"}}\n'
+echo '{{"loss": 0.5}}'
+)");
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+}
+
 TEST_F(CommandObjectiveTest, UnknownPlaceholderFailsTheTrial) {
   auto r = RunShell("echo {momentum}");
   ASSERT_FALSE(r.ok());

@@ -1,6 +1,8 @@
 // Heartbeats, stale-trial failing and the retry policy (see heartbeat.h).
 #include "exec/heartbeat.h"
 
+#include <algorithm>
+
 namespace dial {
 namespace {
 
@@ -60,9 +62,37 @@ Result<bool> FailAbandonedTrial(Storage& storage, StudyId study_id, TrialId tria
   return true;
 }
 
+// The study's RUNNING trials that have not recorded a heartbeat although `grace_period` has passed since they
+// started (datetime_start, by this machine's clock): their worker died, or lost its storage, before its first beat
+// (a full disk), since a dial worker beats as soon as it starts a trial. The storage's own stale check leaves them
+// alone (as Optuna's does); dial, whose every trial beats, treats them as stale.
+Result<std::vector<TrialId>> TrialsThatNeverBeat(Storage& storage, StudyId study_id,
+                                                 std::chrono::duration<double> grace_period) {
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> running,
+                        storage.GetAllTrials(study_id, std::vector{TrialState::kRunning}));
+  const Timestamp now = std::chrono::system_clock::now();
+  std::vector<TrialId> old;
+  for (const FrozenTrial& trial : running) {
+    if (trial.datetime_start && now - *trial.datetime_start > grace_period) old.push_back(trial.trial_id);
+  }
+  if (old.empty()) return old;  // the common case: one read, no more
+  // "Stale for longer than minus a day": every RUNNING trial that has a heartbeat, whatever the clocks' skew.
+  DIAL_ASSIGN_OR_RETURN(std::vector<TrialId> beating, storage.GetStaleTrialIds(study_id, -std::chrono::hours(24)));
+  std::vector<TrialId> never;
+  for (TrialId id : old) {
+    if (std::find(beating.begin(), beating.end(), id) == beating.end()) never.push_back(id);
+  }
+  return never;
+}
+
 Result<std::vector<int64_t>> FailStaleTrials(Storage& storage, StudyId study_id,
-                                             std::chrono::duration<double> grace_period, const RetryPolicy& retry) {
+                                             std::chrono::duration<double> grace_period, const RetryPolicy& retry,
+                                             bool include_never_beat) {
   DIAL_ASSIGN_OR_RETURN(std::vector<TrialId> stale, storage.GetStaleTrialIds(study_id, grace_period));
+  if (include_never_beat) {
+    DIAL_ASSIGN_OR_RETURN(std::vector<TrialId> never, TrialsThatNeverBeat(storage, study_id, grace_period));
+    stale.insert(stale.end(), never.begin(), never.end());
+  }
   std::vector<int64_t> failed_numbers;
   for (TrialId id : stale) {
     DIAL_ASSIGN_OR_RETURN(bool failed, FailAbandonedTrial(storage, study_id, id, kStaleHeartbeatReason, retry));

@@ -61,9 +61,13 @@ Result<bool> FailAbandonedTrial(Storage& storage, StudyId study_id, TrialId tria
                                 const RetryPolicy& retry);
 
 // Fails the study's RUNNING trials whose heartbeat is older than `grace_period` with reason "heartbeat stale",
-// enqueuing retries per `retry`. Returns the numbers of the trials this call failed.
+// enqueuing retries per `retry`; so are the RUNNING trials that never recorded a heartbeat although they started
+// more than `grace_period` ago (by this machine's clock), since every dial worker beats from the moment it starts a
+// trial (unless `include_never_beat` is false: that look costs one more read of the RUNNING trials, which a busy
+// worker need not make before every trial). Returns the numbers of the trials this call failed.
 Result<std::vector<int64_t>> FailStaleTrials(Storage& storage, StudyId study_id,
-                                             std::chrono::duration<double> grace_period, const RetryPolicy& retry);
+                                             std::chrono::duration<double> grace_period, const RetryPolicy& retry,
+                                             bool include_never_beat = true);
 
 // Whether any of the study's RUNNING trials has recorded a heartbeat (so a live worker is expected to end it, or its
 // heartbeat will go stale). A worker whose budget is spent stays while one does, so that if that trial's worker dies

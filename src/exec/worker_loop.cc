@@ -43,7 +43,7 @@ Result<int64_t> StudyBudgetCount(Storage& storage, StudyId study_id) {
 namespace {
 
 // Takes the next trial: a WAITING one, else a new one within the study budget. nullptr when the budget is spent.
-Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& options) {
+Result<std::unique_ptr<Trial>> AskWithinStudyBudget(Study& study, const WorkerLoopOptions& options) {
   if (!options.study_n_trials) return study.Ask();
   int64_t retries = 0;
   if (options.retry.max_retries > 0) {
@@ -53,6 +53,24 @@ Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& 
     retries = CountRetries(trials);
   }
   return study.AskWithin(*options.study_n_trials + retries);
+}
+
+// As AskWithinStudyBudget, and within the run's budget when there is one: a WAITING trial first (never counted: an
+// enqueued trial, or a retry standing in for a trial that was counted), else a new trial that the run's budget
+// counts. nullptr when a budget is spent; `run_spent` says whether it was the run's.
+Result<std::unique_ptr<Trial>> NextTrial(Study& study, const WorkerLoopOptions& options, bool& run_spent) {
+  run_spent = false;
+  if (options.run_budget == nullptr) return AskWithinStudyBudget(study, options);
+  // AskWithin(0) creates nothing (a study never holds fewer than 0 trials): it only takes a WAITING trial.
+  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> waiting, study.AskWithin(0));
+  if (waiting != nullptr) return waiting;
+  bool asked = false;
+  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, options.run_budget->CreateWithin([&] {
+    asked = true;
+    return AskWithinStudyBudget(study, options);
+  }));
+  run_spent = !asked;
+  return trial;
 }
 
 // The next trial of a multi-fidelity study (see FidelityOptions), nullptr when its schedule is done or the stop flag
@@ -203,6 +221,16 @@ void InstallFidelityView(Study& study, const FidelityOptions& fidelity) {
   });
 }
 
+// The loop ends with `error` (a storage that cannot be written: a full disk, a lost server) while `trial` is
+// RUNNING: it is failed here if the storage still takes that write, so that it is not left RUNNING with nobody to
+// end it (when this write fails too, the next worker fails it once its heartbeat, or lack of one, is stale). Not
+// retried: the error would likely end the retry too. Returns `error`.
+Status AbandonTrial(Study& study, const Trial& trial, const Status& error) {
+  const std::string reason = "the worker stopped on a storage error: " + error.message();
+  (void)FailAbandonedTrial(study.storage(), study.id(), trial.id(), reason, RetryPolicy{});
+  return error;
+}
+
 }  // namespace
 
 // How often a worker whose budget is spent looks again at the trials other workers still run.
@@ -225,6 +253,7 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
     DIAL_RETURN_IF_ERROR(options.pbt->Validate());
   }
   auto stopped = [&] { return options.stop_flag != nullptr && options.stop_flag->load(); };
+  std::optional<std::chrono::steady_clock::time_point> last_silent_look;
   for (int64_t done = 0;; ++done) {
     if (stopped()) return Cancelled("interrupted");
     if (options.n_trials && done >= *options.n_trials) break;
@@ -236,8 +265,13 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
       break;
     }
 
-    DIAL_ASSIGN_OR_RETURN(std::vector<int64_t> stale,
-                          FailStaleTrials(study.storage(), study.id(), options.grace_period, options.retry));
+    // Trials that never beat are looked for at most once a heartbeat interval: such a trial is stale only after
+    // the grace period anyway, and the look costs a read of every RUNNING trial.
+    const auto now = std::chrono::steady_clock::now();
+    const bool look_for_silent = !last_silent_look || now - *last_silent_look >= options.heartbeat_interval;
+    if (look_for_silent) last_silent_look = now;
+    DIAL_ASSIGN_OR_RETURN(std::vector<int64_t> stale, FailStaleTrials(study.storage(), study.id(), options.grace_period,
+                                                                      options.retry, look_for_silent));
     if (!stale.empty() && options.on_stale_trials_failed) options.on_stale_trials_failed(stale);
 
     // Taken before the trial is asked for, so that a trial never waits RUNNING for resources; given back when
@@ -247,17 +281,20 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
       DIAL_ASSIGN_OR_RETURN(lease, options.resources->Acquire(options.stop_flag));
       if (lease == nullptr) return Cancelled("interrupted");
     }
+    bool run_spent = false;
     Result<std::unique_ptr<Trial>> asked = options.fidelity ? NextFidelityTrial(study, options)
                                            : options.pbt    ? NextPbtTrial(study, options)
-                                                            : NextTrial(study, options);
+                                                            : NextTrial(study, options, run_spent);
     if (!asked.ok()) {
       if (asked.status().code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
       return asked.status();
     }
     if (*asked == nullptr) {
       // The study's budget is spent (or its schedule done). Other workers' trials may still run: stay while one
-      // beats, failing it here (and running its retry) if its worker dies, so that no trial is left RUNNING.
-      if (stopped()) break;
+      // beats, failing it here (and running its retry) if its worker dies, so that no trial is left RUNNING. A
+      // pool's worker whose run is done leaves: the pool looks after its siblings, and other runs look after
+      // their own trials.
+      if (stopped() || run_spent) break;
       DIAL_ASSIGN_OR_RETURN(bool beating, AnyTrialBeating(study.storage(), study.id()));
       if (!beating) break;
       lease.reset();
@@ -266,8 +303,9 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
       continue;
     }
     std::unique_ptr<Trial> trial = std::move(asked).value();
-    DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(std::string(kWorkerAttr), identity));
-    if (lease != nullptr) DIAL_RETURN_IF_ERROR(trial->SetSystemAttr(kResourcesAttr, lease->grant().ToJson()));
+    Status recorded = trial->SetSystemAttr(std::string(kWorkerAttr), identity);
+    if (recorded.ok() && lease != nullptr) recorded = trial->SetSystemAttr(kResourcesAttr, lease->grant().ToJson());
+    if (!recorded.ok()) return AbandonTrial(study, *trial, recorded);
 
     Result<std::vector<double>> result = Internal("the objective did not run");
     {
@@ -291,7 +329,7 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
     }
     if (!told.ok()) {
       // Another worker failed the trial meanwhile (its heartbeat looked stale): its result is not ours to store.
-      if (told.status().code() != StatusCode::kFailedPrecondition) return told.status();
+      if (told.status().code() != StatusCode::kFailedPrecondition) return AbandonTrial(study, *trial, told.status());
     } else if (options.on_trial_finished) {
       options.on_trial_finished(study, *told);
     }

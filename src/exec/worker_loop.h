@@ -15,6 +15,7 @@
 #include "dial/study.h"
 #include "exec/heartbeat.h"
 #include "exec/resources.h"
+#include "exec/run_budget.h"
 
 namespace dial {
 
@@ -24,6 +25,11 @@ struct WorkerLoopOptions {
   // The study-wide budget: no new trial is created once the study holds this many trials, not counting the failed
   // trials that a retry replaces. WAITING trials (enqueued, retries) are run whatever the count. nullopt: none.
   std::optional<int64_t> study_n_trials;
+  // The budget of the run this worker belongs to (a pool's workers share one: `dial tune --n-jobs N --n-trials K`
+  // creates K new trials, whatever other runs do on the study). No new trial is created once it is spent; WAITING
+  // trials are still run, uncounted. A worker whose run budget is spent ends at once: its pool looks after its
+  // siblings. nullptr: none. Not owned.
+  RunBudget* run_budget = nullptr;
   // No trial is started after this long.
   std::optional<std::chrono::duration<double>> timeout;
   std::chrono::duration<double> heartbeat_interval{60.0};

@@ -121,26 +121,28 @@ TEST(WorkerLoopTest, StaleTrialIsFailedAndRetriedWithItsParams) {
   ASSERT_OK_AND_ASSIGN(TrialId abandoned, storage->CreateNewTrial(study->id()));
   ASSERT_OK(storage->SetTrialParam(abandoned, "x", 0.25, FloatDistribution{-1.0, 1.0}));
   ASSERT_OK(storage->RecordHeartbeat(abandoned));
-  // A RUNNING trial without heartbeats (an older worker's) is left alone.
+  // A RUNNING trial that never beat, started longer than the grace period ago: its worker died before its first
+  // beat (a full disk), since every dial worker beats from the start. Stale too (before issue 19 it stayed RUNNING).
   ASSERT_OK_AND_ASSIGN(TrialId silent, storage->CreateNewTrial(study->id()));
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
 
   WorkerLoopOptions options = FastOptions();
   options.retry.max_retries = 1;
-  options.study_n_trials = 4;  // 2 above, 2 more: the retry stands in for the failed trial, so 3 new + the retry
+  options.study_n_trials = 4;  // 2 above, 2 more: each retry stands in for its failed trial, so 2 new + 2 retries
   std::vector<int64_t> reported;
   options.on_stale_trials_failed = [&](const std::vector<int64_t>& n) {
     reported.insert(reported.end(), n.begin(), n.end());
   };
   ASSERT_OK(RunWorkerLoop(*study, Square, options));
-  EXPECT_THAT(reported, ElementsAre(0));
+  EXPECT_THAT(reported, ElementsAre(0, 1));
 
   ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, study->GetTrials());
-  ASSERT_EQ(trials.size(), 5u);
+  ASSERT_EQ(trials.size(), 6u);
   EXPECT_EQ(trials[0].state, TrialState::kFail);
   EXPECT_EQ(trials[0].system_attrs.at(std::string(kFailReasonAttr)), kStaleHeartbeatReason);
-  EXPECT_EQ(trials[1].state, TrialState::kRunning);
+  EXPECT_EQ(trials[1].state, TrialState::kFail);
   EXPECT_EQ(trials[1].trial_id, silent);
+  EXPECT_EQ(trials[1].system_attrs.at(std::string(kFailReasonAttr)), kStaleHeartbeatReason);
   // The retry: trial 2, the same x, linked to trial 0 as Optuna's RetryFailedTrialCallback links it.
   EXPECT_EQ(trials[2].state, TrialState::kComplete);
   EXPECT_EQ(trials[2].params.at("x"), 0.25);
@@ -149,9 +151,139 @@ TEST(WorkerLoopTest, StaleTrialIsFailedAndRetriedWithItsParams) {
   EXPECT_EQ(trials[2].system_attrs.at(std::string(kRetryHistoryAttr)), Json::array({0}));
   EXPECT_FALSE(trials[2].system_attrs.count(std::string(kFailReasonAttr)));
   EXPECT_EQ(trials[3].state, TrialState::kComplete);
+  EXPECT_EQ(trials[3].system_attrs.at(std::string(kFailedTrialAttr)), 1);
   EXPECT_EQ(trials[4].state, TrialState::kComplete);
+  EXPECT_EQ(trials[5].state, TrialState::kComplete);
   ASSERT_OK_AND_ASSIGN(int64_t counted, StudyBudgetCount(*storage, study->id()));
   EXPECT_EQ(counted, 4);
+}
+
+// A storage that refuses to store a trial's COMPLETE state (as a full disk refuses the COMMIT of a tell) and does
+// everything else: so that the worker's attempt to fail its trial before it ends can be seen.
+class RefusesCompleteStorage final : public Storage {
+ public:
+  explicit RefusesCompleteStorage(std::shared_ptr<Storage> inner) : inner_(std::move(inner)) {}
+  Status UpdateTrial(TrialId id, const TrialUpdate& update) override {
+    if (update.state == TrialState::kComplete)
+      return IoError("sqlite database 'x.db': COMMIT: database or disk is full");
+    return inner_->UpdateTrial(id, update);
+  }
+  Result<StudyId> CreateNewStudy(const std::vector<StudyDirection>& d, const std::string& n) override {
+    return inner_->CreateNewStudy(d, n);
+  }
+  Status DeleteStudy(StudyId id) override { return inner_->DeleteStudy(id); }
+  Status SetStudyUserAttr(StudyId id, const std::string& k, const Json& v) override {
+    return inner_->SetStudyUserAttr(id, k, v);
+  }
+  Status SetStudySystemAttr(StudyId id, const std::string& k, const Json& v) override {
+    return inner_->SetStudySystemAttr(id, k, v);
+  }
+  Result<bool> SetStudySystemAttrIfAbsent(StudyId id, const std::string& k, const Json& v) override {
+    return inner_->SetStudySystemAttrIfAbsent(id, k, v);
+  }
+  Result<StudyId> GetStudyIdFromName(const std::string& n) override { return inner_->GetStudyIdFromName(n); }
+  Result<std::string> GetStudyNameFromId(StudyId id) override { return inner_->GetStudyNameFromId(id); }
+  Result<std::vector<StudyDirection>> GetStudyDirections(StudyId id) override { return inner_->GetStudyDirections(id); }
+  Result<AttrMap> GetStudyUserAttrs(StudyId id) override { return inner_->GetStudyUserAttrs(id); }
+  Result<AttrMap> GetStudySystemAttrs(StudyId id) override { return inner_->GetStudySystemAttrs(id); }
+  Result<std::vector<StudySummary>> GetAllStudies() override { return inner_->GetAllStudies(); }
+  Result<TrialId> CreateNewTrial(StudyId id, const std::optional<FrozenTrial>& t) override {
+    return inner_->CreateNewTrial(id, t);
+  }
+  Result<std::optional<TrialId>> CreateNewTrialIfFewerThan(StudyId id, int64_t max_trials) override {
+    return inner_->CreateNewTrialIfFewerThan(id, max_trials);
+  }
+  Status SetTrialParam(TrialId id, const std::string& n, double v, const Distribution& d) override {
+    return inner_->SetTrialParam(id, n, v, d);
+  }
+  Result<bool> SetTrialStateValues(TrialId id, TrialState state, const std::vector<double>& values) override {
+    return inner_->SetTrialStateValues(id, state, values);
+  }
+  Status SetTrialIntermediateValue(TrialId id, int64_t step, double v) override {
+    return inner_->SetTrialIntermediateValue(id, step, v);
+  }
+  Status SetTrialUserAttr(TrialId id, const std::string& k, const Json& v) override {
+    return inner_->SetTrialUserAttr(id, k, v);
+  }
+  Status SetTrialSystemAttr(TrialId id, const std::string& k, const Json& v) override {
+    return inner_->SetTrialSystemAttr(id, k, v);
+  }
+  Result<FrozenTrial> GetTrial(TrialId id) override { return inner_->GetTrial(id); }
+  Result<std::vector<FrozenTrial>> GetAllTrials(StudyId id,
+                                                const std::optional<std::vector<TrialState>>& states) override {
+    return inner_->GetAllTrials(id, states);
+  }
+  Result<int64_t> GetNTrials(StudyId id, const std::optional<std::vector<TrialState>>& states) override {
+    return inner_->GetNTrials(id, states);
+  }
+  Status RecordHeartbeat(TrialId id) override { return inner_->RecordHeartbeat(id); }
+  Result<std::vector<TrialId>> GetStaleTrialIds(StudyId id, std::chrono::duration<double> grace) override {
+    return inner_->GetStaleTrialIds(id, grace);
+  }
+  std::string url() const override { return inner_->url(); }
+
+ private:
+  std::shared_ptr<Storage> inner_;
+};
+
+// A worker that cannot store its trial's result ends with the storage's error, but fails the trial first when the
+// storage still takes that write, rather than leave it RUNNING (issue 19: before, it stayed RUNNING).
+TEST(WorkerLoopTest, StorageErrorFailsTheRunningTrialBeforeTheLoopEnds) {
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> memory, OpenStorage("memory://"));
+  auto storage = std::make_shared<RefusesCompleteStorage>(memory);
+  std::unique_ptr<Study> study = NewStudy(storage, "s");
+  WorkerLoopOptions options = FastOptions();
+  options.n_trials = 3;
+  Status ended = RunWorkerLoop(*study, Square, options);
+  EXPECT_EQ(ended.code(), StatusCode::kIoError) << ended.ToString();
+  EXPECT_THAT(ended.message(), ::testing::HasSubstr("database or disk is full"));
+  ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, memory->GetAllTrials(study->id()));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].state, TrialState::kFail);
+  EXPECT_THAT(trials[0].system_attrs.at(std::string(kFailReasonAttr)).get<std::string>(),
+              ::testing::HasSubstr("storage error: sqlite database 'x.db': COMMIT: database or disk is full"));
+}
+
+TEST(WorkerLoopTest, TrialThatNeverBeatIsLeftAloneWithinTheGracePeriod) {
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage("memory://"));
+  std::unique_ptr<Study> study = NewStudy(storage, "s");
+  ASSERT_OK_AND_ASSIGN(TrialId id, storage->CreateNewTrial(study->id()));  // just started: its first beat is near
+  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> failed, FailStaleTrials(*storage, study->id(), Seconds(60), RetryPolicy{}));
+  EXPECT_TRUE(failed.empty());
+  ASSERT_OK_AND_ASSIGN(FrozenTrial trial, storage->GetTrial(id));
+  EXPECT_EQ(trial.state, TrialState::kRunning);
+}
+
+// Two runs on one study, each with its own run budget of 3 (run A of two workers, run B of one): each creates its own
+// 3 trials, 6 in all, and a worker whose run is spent ends at once.
+TEST(WorkerLoopTest, EachRunCreatesItsOwnBudgetOfTrials) {
+  std::shared_ptr<Storage> storage = testing::NewTemporarySqliteStorage();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RunBudget> run_a, RunBudget::Create(3));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RunBudget> run_b, RunBudget::Create(3));
+  std::vector<std::unique_ptr<RunBudget>> opened;
+  for (RunBudget* run : {run_a.get(), run_a.get(), run_b.get()}) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RunBudget> budget, RunBudget::Open(run->path(), run->n_trials()));
+    opened.push_back(std::move(budget));
+  }
+  std::vector<std::thread> threads;
+  std::vector<Status> results(opened.size(), Status::Ok());
+  for (size_t i = 0; i < opened.size(); ++i) {
+    threads.emplace_back([&, i] {
+      std::unique_ptr<Study> study = NewStudy(storage, "runs", i + 1);
+      WorkerLoopOptions options = FastOptions();
+      options.run_budget = opened[i].get();
+      results[i] = RunWorkerLoop(*study, Square, options);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+  ASSERT_OK_AND_ASSIGN(StudyId id, storage->GetStudyIdFromName("runs"));
+  ASSERT_OK_AND_ASSIGN(int64_t n, storage->GetNTrials(id));
+  EXPECT_EQ(n, 6);
+  ASSERT_OK_AND_ASSIGN(int64_t used_a, run_a->Used());
+  ASSERT_OK_AND_ASSIGN(int64_t used_b, run_b->Used());
+  EXPECT_EQ(used_a, 3);
+  EXPECT_EQ(used_b, 3);
 }
 
 TEST(WorkerLoopTest, RetriesStopAfterMaxRetriesAlongTheChain) {

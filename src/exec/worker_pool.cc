@@ -79,6 +79,7 @@ Status RunWorkerPool(const WorkerPoolOptions& options) {
   auto start_worker = [&](int64_t slot) -> Status {
     Result<std::unique_ptr<Subprocess>> process = Subprocess::Spawn(spawn);
     if (!process.ok()) return process.status().WithContext("starting worker " + std::to_string(slot));
+    if (options.on_worker_started) options.on_worker_started((*process)->pid());
     workers.push_back(Worker{std::move(process).value(), slot});
     return Status::Ok();
   };

@@ -4,6 +4,8 @@
 // and no trial of theirs is left RUNNING (docs/parallel.md).
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -36,6 +38,8 @@ struct WorkerPoolOptions {
   std::function<void(std::string_view line)> on_worker_stdout;
   std::function<void(std::string_view line)> on_worker_stderr;
   std::function<void(const std::string& message)> on_event;
+  // Called with the pid of each worker as it starts (replacements too), before it can start a trial.
+  std::function<void(pid_t pid)> on_worker_started;
 
   Status Validate() const;
 };

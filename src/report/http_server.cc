@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <condition_variable>
@@ -71,6 +72,31 @@ bool SendAll(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<size_t>(n));
   }
   return true;
+}
+
+// Carried by every answer, errors (400, 431, 500) included, as docs/dashboard.md promises; a value the handler set
+// for one of these names wins (the dashboard's own Content-Security-Policy lets its page load its scripts).
+constexpr std::pair<const char*, const char*> kSecurityHeaders[] = {
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Cache-Control", "no-store"},
+};
+
+void AddSecurityHeaders(HttpResponse& response) {
+  for (const auto& [name, value] : kSecurityHeaders) {
+    const std::string lower = Lower(name);
+    const bool set = std::any_of(response.headers.begin(), response.headers.end(),
+                                 [&](const auto& header) { return Lower(header.first) == lower; });
+    if (!set) response.headers.emplace_back(name, value);
+  }
+}
+
+// Sends `response` with the security headers.
+bool SendResponse(int fd, HttpResponse response) {
+  AddSecurityHeaders(response);
+  return SendAll(fd, SerializeHttpResponse(response));
 }
 
 HttpResponse PlainError(int status, const std::string& message) {
@@ -150,7 +176,13 @@ Result<HttpRequest> ParseHttpRequest(std::string_view head) {
     if (colon == std::string_view::npos || colon == 0) {
       return InvalidArgument("malformed header line '" + std::string(header.substr(0, 200)) + "'");
     }
-    request.headers[Lower(Trim(header.substr(0, colon)))] = std::string(Trim(header.substr(colon + 1)));
+    std::string name = Lower(Trim(header.substr(0, colon)));
+    // Two Host headers would let a check of one (the dashboard's loopback check) and a proxy's use of the other
+    // disagree; RFC 9112 §3.2 has a server answer 400.
+    if (name == "host" && request.headers.count(name) > 0) {
+      return InvalidArgument("more than one Host header");
+    }
+    request.headers[std::move(name)] = std::string(Trim(header.substr(colon + 1)));
   }
   return request;
 }
@@ -244,8 +276,7 @@ void HttpServer::ServeConnection(int client, const HttpHandler& handler) {
   const auto deadline = std::chrono::steady_clock::now() + options_.read_timeout;
   while (end == std::string::npos) {
     if (head.size() > options_.max_head_bytes) {
-      SendAll(client, SerializeHttpResponse(
-                          PlainError(431, "request head over " + std::to_string(options_.max_head_bytes) + " bytes")));
+      SendResponse(client, PlainError(431, "request head over " + std::to_string(options_.max_head_bytes) + " bytes"));
       return;
     }
     if (std::chrono::steady_clock::now() > deadline) return;
@@ -267,7 +298,7 @@ void HttpServer::ServeConnection(int client, const HttpHandler& handler) {
       response = PlainError(500, std::string("internal error: ") + e.what());
     }
   }
-  SendAll(client, SerializeHttpResponse(response));
+  SendResponse(client, std::move(response));
 }
 
 Status HttpServer::Serve(const HttpHandler& handler, const std::atomic<bool>* stop) {

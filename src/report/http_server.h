@@ -22,7 +22,8 @@ struct HttpRequest {
   std::string target;                          // the request target as sent: "/api/study?name=a%20b"
   std::string path;                            // decoded path without the query: "/api/study"
   std::map<std::string, std::string> query;    // decoded; a repeated key keeps its last value
-  std::map<std::string, std::string> headers;  // names lower-cased; a repeated header keeps its last value
+  std::map<std::string, std::string> headers;  // names lower-cased; a repeated header keeps its last value (a
+                                               // repeated Host is refused)
 };
 
 struct HttpResponse {
@@ -33,7 +34,8 @@ struct HttpResponse {
 };
 
 // Parses a request head (request line and headers, up to and without the blank line). InvalidArgument naming what
-// is malformed: a bad request line, a header without a colon, a bad percent escape, a target that is not a path.
+// is malformed: a bad request line, a header without a colon, a bad percent escape, a target that is not a path,
+// more than one Host header.
 Result<HttpRequest> ParseHttpRequest(std::string_view head);
 
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`, as in a query). InvalidArgument on a bad escape.
@@ -75,7 +77,9 @@ class HttpServer {
 
   // Serves until *stop is true (checked several times a second), then waits for the requests in flight. The handler
   // is called from several threads at once; it must be thread-safe. A malformed request is answered 400 without
-  // calling it, an oversized head 431.
+  // calling it, an oversized head 431. Every answer carries the security headers of docs/dashboard.md
+  // (Content-Security-Policy, X-Content-Type-Options, X-Frame-Options, Referrer-Policy, Cache-Control) unless the
+  // handler set its own value for one.
   Status Serve(const HttpHandler& handler, const std::atomic<bool>* stop);
 
  private:

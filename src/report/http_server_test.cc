@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdexcept>
 #include <thread>
 
 namespace dial {
@@ -126,6 +127,72 @@ TEST(HttpServerTest, ServesOnAFreePortUntilStopped) {
   const std::string huge = Exchange(port, "GET / HTTP/1.1\r\nX: " + std::string(40000, 'a') + "\r\n\r\n");
   EXPECT_EQ(huge.rfind("HTTP/1.1 431 ", 0), 0u) << huge.substr(0, 100);
   ::close(idle);
+  stop = true;
+  serving.join();
+}
+
+TEST(HttpParseTest, TwoHostHeadersAreRefused) {
+  // The last one used to win: "Host: evil.example" then "Host: 127.0.0.1" passed the dashboard's loopback check.
+  Result<HttpRequest> r = ParseHttpRequest("GET / HTTP/1.1\r\nHost: evil.example\r\nhost:127.0.0.1\r\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "more than one Host header");
+  EXPECT_FALSE(ParseHttpRequest("GET / HTTP/1.1\r\nHOST: 127.0.0.1\r\nHost: 127.0.0.1\r\n").ok());
+  EXPECT_TRUE(ParseHttpRequest("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: 1\r\nX-A: 2\r\n").ok());
+}
+
+// The headers docs/dashboard.md promises on every answer.
+void ExpectSecurityHeaders(const std::string& answer, const std::string& what) {
+  for (const char* header :
+       {"\r\nContent-Security-Policy: ", "\r\nX-Content-Type-Options: nosniff\r\n", "\r\nX-Frame-Options: DENY\r\n",
+        "\r\nReferrer-Policy: no-referrer\r\n", "\r\nCache-Control: no-store\r\n"}) {
+    EXPECT_NE(answer.find(header), std::string::npos) << what << ": no" << header << "in\n" << answer.substr(0, 400);
+  }
+}
+
+TEST(HttpServerTest, EveryAnswerCarriesTheSecurityHeadersAndTwoHostsAreRefused) {
+  HttpServerOptions options;
+  options.port = 0;
+  options.read_timeout = std::chrono::duration<double>(1.0);
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::Listen(options);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  const int port = (*server)->port();
+  std::atomic<int> calls{0};
+  std::atomic<bool> stop{false};
+  std::thread serving([&] {
+    Status s = (*server)->Serve(
+        [&calls](const HttpRequest& request) {
+          ++calls;
+          if (request.path == "/throw") throw std::runtime_error("boom");
+          HttpResponse r;
+          if (request.path == "/own") r.headers.push_back({"content-security-policy", "default-src 'self'"});
+          r.body = "hello";
+          return r;
+        },
+        &stop);
+    EXPECT_TRUE(s.ok()) << s.message();
+  });
+  const std::string ok = Exchange(port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200 ", 0), 0u) << ok;
+  ExpectSecurityHeaders(ok, "200");
+  const std::string bad = Exchange(port, "NONSENSE\r\n\r\n");
+  EXPECT_EQ(bad.rfind("HTTP/1.1 400 ", 0), 0u) << bad;
+  ExpectSecurityHeaders(bad, "400");
+  const std::string huge = Exchange(port, "GET / HTTP/1.1\r\nX: " + std::string(40000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(huge.rfind("HTTP/1.1 431 ", 0), 0u) << huge.substr(0, 100);
+  ExpectSecurityHeaders(huge, "431");
+  const std::string thrown = Exchange(port, "GET /throw HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(thrown.rfind("HTTP/1.1 500 ", 0), 0u) << thrown;
+  ExpectSecurityHeaders(thrown, "500");
+  // A handler's own policy wins and is not repeated.
+  const std::string own = Exchange(port, "GET /own HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_NE(own.find("content-security-policy: default-src 'self'\r\n"), std::string::npos) << own;
+  EXPECT_EQ(own.find("Content-Security-Policy:"), std::string::npos) << own;
+  const int calls_before = calls.load();
+  const std::string two_hosts = Exchange(port, "GET / HTTP/1.1\r\nHost: evil.example\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(two_hosts.rfind("HTTP/1.1 400 ", 0), 0u) << two_hosts;
+  EXPECT_NE(two_hosts.find("more than one Host header"), std::string::npos) << two_hosts;
+  ExpectSecurityHeaders(two_hosts, "two Host headers");
+  EXPECT_EQ(calls.load(), calls_before);  // the handler never saw it
   stop = true;
   serving.join();
 }

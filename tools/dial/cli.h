@@ -57,6 +57,9 @@ int ExecTrainProgram(int argc, char** argv);
 // `dial`'s placeholder for `train` in its help and its list of commands (the word never reaches it: main execs).
 Command AddTrainPlaceholder(CLI::App& app);
 
+// LoadStudyConfig, during which SIGINT and SIGTERM end the process at once with exit code 130 and one line on
+// stderr (nothing is open or written while a study file loads); the handlers from before are restored after.
+Result<StudyConfig> LoadStudyConfigInterruptibly(const std::string& path);
 // The path of the running program (/proc/self/exe resolved).
 std::string SelfExecutable();
 // Parses the command line for `commands` registered on `app` and runs the chosen one, turning every failure into one

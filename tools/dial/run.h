@@ -1,5 +1,5 @@
 // Running a study's trials from the CLI, shared by `dial tune` and `dial worker`: the stop flag that SIGINT/SIGTERM
-// set, the progress display, one in-process worker loop, or a pool of `dial worker` child processes.
+// set, one in-process worker loop, or a pool of `dial worker` child processes; their progress display is progress.h.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -27,6 +27,9 @@ struct RunRequest {
   // This process's own trial limit (one process only), and the study-wide budget shared by every worker.
   std::optional<int64_t> n_trials;
   std::optional<int64_t> study_n_trials;
+  // A pool's worker: the run's budget file and its size (RunBudget), which the pool's workers share.
+  std::string run_budget_path;
+  int64_t run_n_trials = 0;
   std::optional<double> timeout_seconds;
   // Started by a pool: only the per-trial lines, no header or summary.
   bool child = false;

@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "cli.h"
 #include "speech/asr/trainer.h"
@@ -138,11 +141,29 @@ std::string Number(double v) {
   return Json(v).dump();
 }
 
-std::string MetricsFields(const speech::AsrEvalMetrics& m, const std::string& prefix) {
+// Fields of a protocol line: a key and its value as JSON text, in order.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+void AppendMetricsFields(const speech::AsrEvalMetrics& m, const std::string& prefix, Fields& fields) {
   // The set's loss: "dev_loss" on dev ("loss" is the training loss), "test_loss" on test.
   const std::string loss_key = prefix.empty() ? "dev_loss" : prefix + "loss";
-  return "\"" + prefix + "wer\": " + Number(m.wer) + ", \"" + prefix + "cer\": " + Number(m.cer) + ", \"" + prefix +
-         "worst_speaker_wer\": " + Number(m.worst_speaker_wer) + ", \"" + loss_key + "\": " + Number(m.loss);
+  fields.emplace_back(prefix + "wer", Number(m.wer));
+  fields.emplace_back(prefix + "cer", Number(m.cer));
+  fields.emplace_back(prefix + "worst_speaker_wer", Number(m.worst_speaker_wer));
+  fields.emplace_back(loss_key, Number(m.loss));
+}
+
+// One JSON object on one line. The study's metric leads and is also one of the figures after it ("wer"): a key is
+// written once, at its first place, so that a strict reader sees no duplicate key.
+std::string JsonLine(const Fields& fields) {
+  std::string line = "{";
+  std::set<std::string> written;
+  for (const auto& [key, value] : fields) {
+    if (!written.insert(key).second) continue;
+    if (written.size() > 1) line += ", ";
+    line += Json(key).dump() + ": " + value;
+  }
+  return line + "}";
 }
 
 int RunTrain(const TrainArgs& args) {
@@ -196,9 +217,11 @@ int RunTrain(const TrainArgs& args) {
   const std::string metric = config->metric;
   callbacks.on_epoch = [&](const speech::AsrEpochReport& e) {
     if (trial) {
-      std::cout << "{\"step\": " << e.epoch << ", \"" << metric << "\": " << Number(e.dev.Metric(metric)) << ", "
-                << MetricsFields(e.dev, "") << ", \"lr\": " << Number(e.lr) << ", \"loss\": " << Number(e.train_loss)
-                << "}" << std::endl;
+      Fields fields = {{"step", std::to_string(e.epoch)}, {metric, Number(e.dev.Metric(metric))}};
+      AppendMetricsFields(e.dev, "", fields);
+      fields.emplace_back("lr", Number(e.lr));
+      fields.emplace_back("loss", Number(e.train_loss));
+      std::cout << JsonLine(fields) << std::endl;
     } else {
       std::cout << "epoch " << e.epoch << "/" << config->epochs << "  loss " << FormatFixed(e.train_loss, 3)
                 << "  dev WER " << FormatFixed(e.dev.wer, 2) << "  CER " << FormatFixed(e.dev.cer, 2) << "  lr "
@@ -224,14 +247,16 @@ int RunTrain(const TrainArgs& args) {
   }
   const speech::AsrEvalMetrics& final_set = result->has_test ? result->test : result->dev;
   if (trial) {
-    std::cout << "{\"" << metric << "\": " << Number(result->dev.Metric(metric)) << ", "
-              << MetricsFields(result->dev, "")
-              << (result->has_test ? ", " + MetricsFields(result->test, "test_") : std::string())
-              << ", \"rtf\": " << Number(final_set.rtf) << ", \"train_seconds\": " << Number(result->train_seconds)
-              << ", \"num_parameters\": " << result->num_parameters << ", \"peak_lr\": " << Number(result->peak_lr)
-              << ", \"epochs\": " << result->epochs.size()
-              << ", \"utterances_per_second\": " << Number(result->epochs.back().utterances_per_second) << "}"
-              << std::endl;
+    Fields fields = {{metric, Number(result->dev.Metric(metric))}};
+    AppendMetricsFields(result->dev, "", fields);
+    if (result->has_test) AppendMetricsFields(result->test, "test_", fields);
+    fields.emplace_back("rtf", Number(final_set.rtf));
+    fields.emplace_back("train_seconds", Number(result->train_seconds));
+    fields.emplace_back("num_parameters", std::to_string(result->num_parameters));
+    fields.emplace_back("peak_lr", Number(result->peak_lr));
+    fields.emplace_back("epochs", std::to_string(result->epochs.size()));
+    fields.emplace_back("utterances_per_second", Number(result->epochs.back().utterances_per_second));
+    std::cout << JsonLine(fields) << std::endl;
   } else {
     std::cout << (result->has_test ? "test" : "dev") << ": " << final_set.kaldi_wer_line << "\n"
               << (result->has_test ? "test" : "dev") << ": " << final_set.kaldi_cer_line << "\n"

@@ -1,6 +1,11 @@
 // `dial worker --storage URL --study NAME`: joins a study that `dial tune` created, from the study file stored in it,
-// and runs its trials until the study's budget (its file's n_trials, over the whole study), this worker's own
-// --n-trials, --timeout, or a stop signal. On any number of machines at once (docs/parallel.md).
+// and runs its trials until the fleet's budget (its file's n_trials, over the whole study), this worker's own
+// --n-trials, --timeout, or a stop signal. On any number of machines at once (docs/parallel.md). A pool's worker
+// (hidden flags) counts its pool's budget instead and dies with its pool.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <iostream>
 
@@ -30,12 +35,25 @@ struct WorkerArgs {
   uint64_t seed = 0;
   CLI::Option* seed_opt = nullptr;
   bool child = false;
+  // A pool's worker: the pool's pid (the worker ends when the pool does) and its run's budget (RunBudget).
+  int64_t parent_pid = 0;
+  std::string run_budget;
+  int64_t run_n_trials = 0;
   InventoryOverrides inventory;
 };
 
+// A pool's worker dies with its pool: SIGTERM when the pool's process ends (even by SIGKILL), which stops it as a
+// stop request does (its trial ends FAIL "interrupted", a command trial's processes with it). False when the pool
+// is already gone (it died between starting this process and this call): the worker has nothing to do.
+bool FollowParent(int64_t parent_pid) {
+  if (parent_pid <= 0) return true;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  return static_cast<int64_t>(getppid()) == parent_pid;
+}
+
 // The study file the worker follows: --config when given, else the text stored in the study at its creation.
 Result<StudyConfig> WorkerStudyConfig(Storage& storage, StudyId study_id, const WorkerArgs& args) {
-  if (!args.config.empty()) return LoadStudyConfig(args.config);
+  if (!args.config.empty()) return LoadStudyConfigInterruptibly(args.config);
   Result<StudyConfig> stored = StoredStudyFile(storage, study_id, args.study);
   if (stored.status().code() == StatusCode::kFailedPrecondition) {
     return FailedPrecondition(stored.status().message() + ": a worker needs one to know what to run");
@@ -45,6 +63,7 @@ Result<StudyConfig> WorkerStudyConfig(Storage& storage, StudyId study_id, const 
 
 int RunWorker(const WorkerArgs& args) {
   InstallStopHandlers();
+  if (!FollowParent(args.parent_pid)) return kExitInterrupted;
   if (args.n_trials_opt->count() > 0 && args.n_trials <= 0) {
     return ReportError(InvalidArgument("--n-trials: must be a positive integer, got " + std::to_string(args.n_trials)));
   }
@@ -95,9 +114,18 @@ int RunWorker(const WorkerArgs& args) {
   request.n_jobs = args.n_jobs;
   request.child = args.child;
   if (args.n_trials_opt->count() > 0) request.n_trials = args.n_trials;
-  // The study's budget: the hidden --study-n-trials of a pool's worker, else the study file's n_trials.
-  request.study_n_trials =
-      args.study_n_trials_opt->count() > 0 ? std::optional<int64_t>(args.study_n_trials) : config.n_trials;
+  if (!args.run_budget.empty()) {
+    if (args.run_n_trials <= 0) return ReportError(InvalidArgument("--run-n-trials: must be a positive integer"));
+    request.run_budget_path = args.run_budget;
+    request.run_n_trials = args.run_n_trials;
+  }
+  // The fleet's budget over the whole study: the hidden --study-n-trials of a pool's worker, else the study file's
+  // n_trials, unless this worker counts a `dial tune` pool's trials (--run-budget): that pool's n_trials is per call.
+  if (args.study_n_trials_opt->count() > 0) {
+    request.study_n_trials = args.study_n_trials;
+  } else if (args.run_budget.empty()) {
+    request.study_n_trials = config.n_trials;
+  }
   if (args.timeout_opt->count() > 0) {
     request.timeout_seconds = args.timeout;
   } else {
@@ -129,6 +157,9 @@ Command AddWorkerCommand(CLI::App& app) {
   sub->add_option("--sampler", args->sampler)->group("");
   args->seed_opt = sub->add_option("--seed", args->seed)->group("");
   sub->add_flag("--child", args->child)->group("");
+  sub->add_option("--parent-pid", args->parent_pid)->group("");
+  sub->add_option("--run-budget", args->run_budget)->group("");
+  sub->add_option("--run-n-trials", args->run_n_trials)->group("");
   AddInventoryFlags(*sub, args->inventory);
   return {sub, [args] { return RunWorker(*args); }};
 }
