@@ -131,10 +131,10 @@ TEST(DistributionTest, IntBoundsBeyondTwoTo53AreRefused) {
   constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
   constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
   EXPECT_TRUE(Validate(IntDistribution{-kMax, kMax}).ok());
-  for (const IntDistribution& d : {IntDistribution{0, kInt64Max}, IntDistribution{kInt64Min, kInt64Max},
-                                   IntDistribution{-(kInt64Max / 2 + 1), kInt64Max / 2 + 1},
-                                   IntDistribution{-kMax - 1, 0}, IntDistribution{0, kMax + 1},
-                                   IntDistribution{1, kInt64Max, 1, true}}) {
+  for (const IntDistribution& d :
+       {IntDistribution{0, kInt64Max}, IntDistribution{kInt64Min, kInt64Max},
+        IntDistribution{-(kInt64Max / 2 + 1), kInt64Max / 2 + 1}, IntDistribution{-kMax - 1, 0},
+        IntDistribution{0, kMax + 1}, IntDistribution{1, kInt64Max, 1, true}}) {
     const Status s = Validate(d);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << DistributionToString(d);
     EXPECT_NE(s.message().find("2^53"), std::string::npos) << s.message();
@@ -182,9 +182,10 @@ TEST(DistributionTest, JsonRoundTripOfExtremeIntBoundsIsExact) {
   EXPECT_FALSE(IsSingle(*optuna));
   EXPECT_EQ(std::get<int64_t>(ToExternal(*optuna, 0x1p63)), kInt64Max);  // param_value 2^63 - 1 read as a double
   // Beyond int64: not an integer dial can hold.
-  EXPECT_FALSE(DistributionFromJson(
-                   R"({"name": "IntDistribution", "attributes": {"log": false, "step": 1, "low": 0, "high": 9223372036854775808}})")
-                   .ok());
+  EXPECT_FALSE(
+      DistributionFromJson(
+          R"({"name": "IntDistribution", "attributes": {"log": false, "step": 1, "low": 0, "high": 9223372036854775808}})")
+          .ok());
   EXPECT_FALSE(
       DistributionFromJson(R"({"name": "IntDistribution", "attributes": {"step": 1, "low": -1e19, "high": 0}})").ok());
 }

@@ -248,10 +248,9 @@ TEST_P(SamplerConformanceTest, WidestIntRangesAreSampledInsideAndAcross) {
     DIAL_ASSIGN_OR_RETURN(int64_t d, t.SuggestInt("d", 1, kMax, log));
     // Best away from every end, so that a model converging does not land on one.
     const double scale = static_cast<double>(kMax);
-    return std::vector<double>{std::abs(static_cast<double>(a) / scale - 0.3) +
-                               std::abs(static_cast<double>(b) / scale - 0.6) +
-                               std::abs(static_cast<double>(c) / scale + 0.2) +
-                               std::abs(std::log2(static_cast<double>(d)) - 30.0) / 53.0};
+    return std::vector<double>{
+        std::abs(static_cast<double>(a) / scale - 0.3) + std::abs(static_cast<double>(b) / scale - 0.6) +
+        std::abs(static_cast<double>(c) / scale + 0.2) + std::abs(std::log2(static_cast<double>(d)) - 30.0) / 53.0};
   };
   ASSERT_TRUE(study->Optimize(objective, testing_util::NTrials(kTrials)).ok());
   auto trials = study->GetTrials();

@@ -39,11 +39,11 @@ void RegisterBuiltinStorages() {
     std::lock_guard<std::mutex> lock(registry.mu);
     // emplace: a backend the user registered under the same scheme first keeps precedence.
     // A read-only memory storage is an empty one that refuses writes (OpenStorage wraps it): nothing to open.
-    registry.factories.emplace("memory",
-                               [](const std::string& url, const StorageOpenOptions&) -> Result<std::shared_ptr<Storage>> {
-                                 DIAL_RETURN_IF_ERROR(CheckMemoryStorageUrl(url));
-                                 return std::shared_ptr<Storage>(NewMemoryStorage());
-                               });
+    registry.factories.emplace(
+        "memory", [](const std::string& url, const StorageOpenOptions&) -> Result<std::shared_ptr<Storage>> {
+          DIAL_RETURN_IF_ERROR(CheckMemoryStorageUrl(url));
+          return std::shared_ptr<Storage>(NewMemoryStorage());
+        });
     registry.factories.emplace(
         "sqlite", [](const std::string& url, const StorageOpenOptions& open) -> Result<std::shared_ptr<Storage>> {
           DIAL_ASSIGN_OR_RETURN(SqliteStorageOptions options, ParseSqliteUrl(url));
@@ -52,13 +52,13 @@ void RegisterBuiltinStorages() {
           return std::shared_ptr<Storage>(std::move(storage));
         });
     for (const char* scheme : {"postgresql", "postgres", "postgresql+psycopg2"}) {
-      registry.factories.emplace(scheme, [](const std::string& url,
-                                            const StorageOpenOptions& open) -> Result<std::shared_ptr<Storage>> {
-        DIAL_ASSIGN_OR_RETURN(PostgresStorageOptions options, ParsePostgresUrl(url));
-        options.read_only = open.read_only;
-        DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewPostgresStorage(options));
-        return std::shared_ptr<Storage>(std::move(storage));
-      });
+      registry.factories.emplace(
+          scheme, [](const std::string& url, const StorageOpenOptions& open) -> Result<std::shared_ptr<Storage>> {
+            DIAL_ASSIGN_OR_RETURN(PostgresStorageOptions options, ParsePostgresUrl(url));
+            options.read_only = open.read_only;
+            DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewPostgresStorage(options));
+            return std::shared_ptr<Storage>(std::move(storage));
+          });
     }
   });
 }

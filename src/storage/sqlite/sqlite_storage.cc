@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -991,8 +991,8 @@ Result<std::unique_ptr<Storage>> OpenSqliteReadOnly(const SqliteStorageOptions& 
     // no -wal file holds commits beyond the file, the file alone is the whole database and nobody can change it.
     if (FileExists(path + "-wal")) {
       if (!FileExists(path + "-shm")) {
-        return FailedPrecondition("sqlite database '" + path + "' is in WAL mode and its last commits are in '" +
-                                  path + "-wal', but there is no '" + path +
+        return FailedPrecondition("sqlite database '" + path + "' is in WAL mode and its last commits are in '" + path +
+                                  "-wal', but there is no '" + path +
                                   "-shm' and none can be created here (read-only media?): copy the database with "
                                   "its -wal file to writable storage to read it");
       }

@@ -106,10 +106,11 @@ TEST_F(SqliteStorageTest, UnknownSchemeListsKnownOnes) {
 
 TEST_F(SqliteStorageTest, RegisteredSchemeIsDispatched) {
   std::string seen;
-  RegisterStorage("dialtest", [&seen](const std::string& url, const StorageOpenOptions&) -> Result<std::shared_ptr<Storage>> {
-    seen = url;
-    return OpenStorage("memory://");
-  });
+  RegisterStorage("dialtest",
+                  [&seen](const std::string& url, const StorageOpenOptions&) -> Result<std::shared_ptr<Storage>> {
+                    seen = url;
+                    return OpenStorage("memory://");
+                  });
   ASSERT_OK(OpenStorage("dialtest://anything").status());
   EXPECT_EQ(seen, "dialtest://anything");
 }
