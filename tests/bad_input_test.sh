@@ -78,6 +78,16 @@ tune_case "duplicate choices" "duplicate choice adam" "$HEAD
   optimizer: [adam, sgd, adam]"
 tune_case "int bound that is not an integer" "search_space.layers.high: must be an integer, got \"2.5\"" "$HEAD
   layers: {type: int, low: 1, high: 2.5}"
+# Parameter values are stored as doubles (Optuna's param_value), exact only up to 2^53: wider int bounds are refused
+# up front (with --check too), rather than storing trials no reader can parse back (docs/study-file.md).
+tune_case "int bound beyond 2^53" "case.yaml:5: search_space.k: low (0) and high (9223372036854775807) must lie within -2^53 .. 2^53" "$HEAD
+  k: {type: int, low: 0, high: 9223372036854775807}"
+tune_case "int range of the whole int64" "search_space.k: low (-9223372036854775808) and high (9223372036854775807)" "$HEAD
+  k: {type: int, low: -9223372036854775808, high: 9223372036854775807}"
+tune_case "int bound just beyond 2^53" "search_space.k: low (-9007199254740993) and high (0)" "$HEAD
+  k: {type: int, low: -9007199254740993, high: 0}"
+printf '%s\n' "$HEAD" "  k: {type: int, low: -4611686018427387904, high: 4611686018427387904}" > case.yaml
+expect "int bounds beyond 2^53 under --check" "search_space.k: low (-4611686018427387904)" -- tune --check --config case.yaml
 tune_case "unknown distribution type" "search_space.lr.type: must be float, int or categorical, got \"gaussian\"" "$HEAD
   lr: {type: gaussian, low: 0, high: 1}"
 tune_case "parameter re-suggested with another distribution" \

@@ -37,6 +37,24 @@ bool OnStepGrid(double offset, double step) {
 
 Json ChoiceToJson(const ParamValue& v) { return ParamValueToJson(v); }
 
+// 2^63 as a double: doubles in [-2^63, 2^63) convert to int64 without overflow.
+constexpr double kTwoTo63 = 0x1p63;
+
+// high − low + ... computed without overflow: the number of integers from low to high, less one, as unsigned.
+uint64_t IntWidth(const IntDistribution& d) { return static_cast<uint64_t>(d.high) - static_cast<uint64_t>(d.low); }
+
+// The integer nearest to `v`, saturated to the int64 range (a stored param_value may be rounded up to 2^63).
+int64_t SaturatingRound(double v) {
+  const double r = std::round(v);
+  if (r >= kTwoTo63) return std::numeric_limits<int64_t>::max();
+  if (r < -kTwoTo63) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(r);
+}
+
+// Validate(), with `storable_ints` false for distributions read from a storage: their int bounds may lie
+// beyond ±kMaxIntParamMagnitude (Optuna writes such), and the study must stay readable.
+Status ValidateDistribution(const Distribution& dist, bool storable_ints);
+
 }  // namespace
 
 std::string ParamValueToString(const ParamValue& value) {
@@ -86,7 +104,11 @@ std::optional<std::pair<size_t, size_t>> FindDuplicateChoice(const std::vector<P
   return std::nullopt;
 }
 
-Status Validate(const Distribution& dist) {
+Status Validate(const Distribution& dist) { return ValidateDistribution(dist, /*storable_ints=*/true); }
+
+namespace {
+
+Status ValidateDistribution(const Distribution& dist, bool storable_ints) {
   if (const auto* f = std::get_if<FloatDistribution>(&dist)) {
     if (!std::isfinite(f->low) || !std::isfinite(f->high)) {
       return InvalidArgument("low (" + FormatDouble(f->low) + ") and high (" + FormatDouble(f->high) +
@@ -115,11 +137,18 @@ Status Validate(const Distribution& dist) {
       return InvalidArgument("low (" + std::to_string(i->low) + ") > high (" + std::to_string(i->high) + ")");
     }
     if (i->step < 1) return InvalidArgument("step must be >= 1, got " + std::to_string(i->step));
+    if (storable_ints && (i->low < -kMaxIntParamMagnitude || i->high > kMaxIntParamMagnitude)) {
+      return InvalidArgument("low (" + std::to_string(i->low) + ") and high (" + std::to_string(i->high) +
+                             ") must lie within -2^53 .. 2^53 (" + std::to_string(-kMaxIntParamMagnitude) + " .. " +
+                             std::to_string(kMaxIntParamMagnitude) +
+                             "): parameter values are stored as doubles (Optuna's param_value column), which hold "
+                             "integers exactly only up to 2^53");
+    }
     if (i->log) {
       if (i->low < 1) return InvalidArgument("log scale needs low >= 1, got low = " + std::to_string(i->low));
       if (i->step != 1) return InvalidArgument("step and log cannot be used together");
     }
-    if ((i->high - i->low) % i->step != 0) {
+    if (IntWidth(*i) % static_cast<uint64_t>(i->step) != 0) {
       return InvalidArgument("step (" + std::to_string(i->step) + ") does not divide the range [" +
                              std::to_string(i->low) + ", " + std::to_string(i->high) + "]");
     }
@@ -133,6 +162,8 @@ Status Validate(const Distribution& dist) {
   return Status::Ok();
 }
 
+}  // namespace
+
 bool Contains(const Distribution& dist, double v) {
   if (std::isnan(v)) return false;
   if (const auto* f = std::get_if<FloatDistribution>(&dist)) {
@@ -140,9 +171,10 @@ bool Contains(const Distribution& dist, double v) {
     return !f->step || OnStepGrid(v - f->low, *f->step);
   }
   if (const auto* i = std::get_if<IntDistribution>(&dist)) {
-    if (v != std::round(v)) return false;
+    if (v != std::round(v) || v < -kTwoTo63 || v >= kTwoTo63) return false;
     const auto n = static_cast<int64_t>(v);
-    return n >= i->low && n <= i->high && (n - i->low) % i->step == 0;
+    return n >= i->low && n <= i->high &&
+           (static_cast<uint64_t>(n) - static_cast<uint64_t>(i->low)) % static_cast<uint64_t>(i->step) == 0;
   }
   const auto& c = std::get<CategoricalDistribution>(dist);
   return v == std::round(v) && v >= 0 && v < static_cast<double>(c.choices.size());
@@ -153,13 +185,13 @@ bool IsSingle(const Distribution& dist) {
     if (f->low == f->high) return true;
     return f->step && (f->high - f->low) < *f->step;
   }
-  if (const auto* i = std::get_if<IntDistribution>(&dist)) return i->high - i->low < i->step;
+  if (const auto* i = std::get_if<IntDistribution>(&dist)) return IntWidth(*i) < static_cast<uint64_t>(i->step);
   return std::get<CategoricalDistribution>(dist).choices.size() == 1;
 }
 
 ParamValue ToExternal(const Distribution& dist, double internal) {
   if (std::holds_alternative<FloatDistribution>(dist)) return internal;
-  if (std::holds_alternative<IntDistribution>(dist)) return static_cast<int64_t>(std::llround(internal));
+  if (std::holds_alternative<IntDistribution>(dist)) return SaturatingRound(internal);
   const auto& c = std::get<CategoricalDistribution>(dist);
   const auto index = static_cast<size_t>(std::llround(internal));
   assert(index < c.choices.size());
@@ -173,7 +205,15 @@ Result<double> ToInternal(const Distribution& dist, const ParamValue& value) {
     return InvalidArgument("value " + ParamValueToString(value) + " is not a number");
   }
   if (std::holds_alternative<IntDistribution>(dist)) {
-    if (const auto* i = std::get_if<int64_t>(&value)) return static_cast<double>(*i);
+    if (const auto* i = std::get_if<int64_t>(&value)) {
+      // Beyond 2^53 the double is another integer: refuse rather than store a value the objective did not give.
+      const double d = static_cast<double>(*i);
+      if (d >= kTwoTo63 || static_cast<int64_t>(d) != *i) {
+        return InvalidArgument("value " + std::to_string(*i) +
+                               " is beyond 2^53 and cannot be stored exactly (parameter values are doubles)");
+      }
+      return d;
+    }
     if (const auto* d = std::get_if<double>(&value); d && *d == std::round(*d)) return *d;
     return InvalidArgument("value " + ParamValueToString(value) + " is not an integer");
   }
@@ -255,11 +295,19 @@ Result<Distribution> DistributionFromJson(std::string_view text) {
     if (!a.contains(key) || !a[key].is_number()) return std::nullopt;
     return a[key].get<double>();
   };
+  // Exact over the whole int64 range: an integer is read as one, never through a double.
   const auto integer = [&](const char* key) -> std::optional<int64_t> {
     if (!a.contains(key) || !a[key].is_number()) return std::nullopt;
-    const double v = a[key].get<double>();
-    if (v != std::round(v)) return std::nullopt;
-    return static_cast<int64_t>(v);
+    const Json& v = a[key];
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+      return static_cast<int64_t>(u);
+    }
+    if (v.is_number_integer()) return v.get<int64_t>();
+    const double d = v.get<double>();
+    if (d != std::round(d) || d < -kTwoTo63 || d >= kTwoTo63) return std::nullopt;
+    return static_cast<int64_t>(d);
   };
   const auto boolean = [&](const char* key) { return a.contains(key) && a[key].is_boolean() && a[key].get<bool>(); };
   Distribution dist;
@@ -284,7 +332,7 @@ Result<Distribution> DistributionFromJson(std::string_view text) {
   } else if (name == "IntDistribution" || name == "IntUniformDistribution" || name == "IntLogUniformDistribution") {
     IntDistribution i;
     auto low = integer("low"), high = integer("high");
-    if (!low || !high) return bad("low and high must be integers");
+    if (!low || !high) return bad("low and high must be integers in the int64 range");
     i.low = *low;
     i.high = *high;
     i.step = integer("step").value_or(1);
@@ -304,7 +352,9 @@ Result<Distribution> DistributionFromJson(std::string_view text) {
   } else {
     return InvalidArgument("unknown distribution '" + name + "' in distribution_json");
   }
-  if (auto s = Validate(dist); !s.ok()) return s.WithContext("distribution_json " + std::string(text));
+  if (auto s = ValidateDistribution(dist, /*storable_ints=*/false); !s.ok()) {
+    return s.WithContext("distribution_json " + std::string(text));
+  }
   return dist;
 }
 
