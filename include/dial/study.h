@@ -135,15 +135,18 @@ class Study {
   Result<FrozenTrial> Tell(int64_t trial_number, TrialState state, const std::vector<double>& values = {},
                            const std::string& reason = "");
 
-  // Runs ask → objective → tell until n_trials, timeout, a stopper, stop(), an exhausted sampler, or the stop flag.
-  // A failing objective fails its trial and the loop goes on. Returns Cancelled when stopped by the flag (the
-  // running trial is failed with reason "interrupted"), InvalidArgument for stoppers that fail ValidateFor, OK
-  // otherwise; storage errors end the loop.
+  // Runs trials (RunTrial: ask → objective → tell) until n_trials, timeout, a stopper, Stop(), an exhausted sampler,
+  // or the stop flag. A failing objective fails its trial and the loop goes on. Returns Cancelled when stopped by the
+  // flag (the running trial is failed with reason "interrupted"), InvalidArgument for stoppers that fail
+  // ValidateFor, OK otherwise; a storage error ends the loop with that error, after the running trial is failed
+  // when the storage still takes that write.
   Status Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options = {});
   // Adds a WAITING trial whose parameters (external values) are fixed to `params`.
   Status EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs = {},
                       const AttrMap& system_attrs = {});
+  // Ends Optimize (or a worker loop) before its next trial; Optimize clears it when it starts.
   void Stop() { stop_requested_ = true; }
+  bool stop_requested() const { return stop_requested_; }
   // An extra restriction of what the sampler sees, on top of the pruner's (Pruner::SamplerView): multi-fidelity
   // studies show it only the trials of the level it should model (include/dial/fidelity.h). Empty: none.
   using SamplerViewProvider = std::function<Result<TrialFilter>(const Study&, const FrozenTrial& trial)>;
@@ -173,7 +176,6 @@ class Study {
   Result<std::unique_ptr<Trial>> PopWaitingTrial();
   // Tell without copying the finished trial out; `trial.frozen()` holds the result.
   Status Finish(Trial& trial, TrialState state, const std::vector<double>& values, const std::string& reason);
-  Status RunOneTrial(const ObjectiveFunction& objective, const OptimizeOptions& options);
   // The pruner's sampler view of `trial`, narrowed by the view provider when there is one.
   Result<TrialFilter> SamplerViewFor(const FrozenTrial& trial) const;
 
@@ -201,6 +203,33 @@ class Study {
   TrialFilter sampler_view_;  // empty outside a ScopedSamplerView
   SamplerViewProvider view_provider_;
 };
+
+// What a trial loop adds around the one trial that RunTrial runs: Study::Optimize passes the stop flag and the
+// callback; the worker loop (src/exec/worker_loop.h) also takes its trials within budgets and schedules, and records
+// its identity on each. Every member may be empty.
+struct TrialRunOptions {
+  // Read after the objective returns: when set, a trial that did not complete (or prune) is failed "interrupted" and
+  // RunTrial returns Cancelled.
+  const std::atomic<bool>* stop_flag = nullptr;
+  // Called with the trial as stored once this loop has finished it.
+  std::function<void(Study&, const FrozenTrial&)> on_trial_finished;
+  // Takes the trial to run; nullptr when there is none to run now. Empty: Study::Ask.
+  std::function<Result<std::unique_ptr<Trial>>(Study&)> ask;
+  // Called with the trial taken, before the objective (the worker records dial:worker on it). An error fails the
+  // trial and ends RunTrial with that error.
+  std::function<Status(Trial&)> on_started;
+};
+
+// Runs one trial of `study`: ask, the objective, tell. The one trial loop of dial: Study::Optimize and the worker loop
+// both run their trials through it, so a trial ends the same way in either. The objective's error (or exception)
+// fails the trial with its message as the reason, and RunTrial returns true (the loop goes on); TrialPruned prunes
+// it; Cancelled, or the stop flag set, fails it "interrupted" and RunTrial returns Cancelled. A tell refused with
+// FailedPrecondition means another process finished the trial meanwhile (failed it as stale): its result is not
+// ours to store, and RunTrial returns true without calling on_trial_finished. Any other error of the storage (a full
+// disk, a lost server) fails the trial if the storage still takes that write, so that it never stays RUNNING while
+// this process lives, and is returned. Returns false, having run nothing, when `ask` finds no trial; the ask's
+// error otherwise (OutOfRange: the sampler ran out of configurations, the trial it had created already failed).
+Result<bool> RunTrial(Study& study, const ObjectiveFunction& objective, const TrialRunOptions& options = {});
 
 // True when `a` dominates `b`: no worse in every objective and better in one (directions applied).
 bool Dominates(const std::vector<double>& a, const std::vector<double>& b, const std::vector<StudyDirection>& dirs);
