@@ -82,6 +82,13 @@ class Trial {
   bool relative_sampled_ = false;
 };
 
+// A parameter as a study definition declares it, for StudyOptions::search_space.
+struct DeclaredParam {
+  std::string name;
+  Distribution distribution;
+  int line = 0;  // its line in StudyOptions::source, for messages; 0: unknown
+};
+
 struct StudyOptions {
   std::string study_name;  // empty: Optuna's default "no-name-<uuid4>"
   std::vector<StudyDirection> directions = {StudyDirection::kMinimize};
@@ -94,6 +101,12 @@ struct StudyOptions {
   std::optional<uint64_t> seed;
   // Create: when the name exists, load it instead of failing (directions must match).
   bool load_if_exists = false;
+  // Load (and Create when it loads): the parameters this run will suggest, each checked against the distribution the
+  // study's trials already store for it (CheckCompatible: kind, log flag and choices, Optuna's rule), so that old
+  // and new trials stay comparable. Empty: no check.
+  std::vector<DeclaredParam> search_space;
+  // Where these options come from ("study.yaml"), to begin Load's messages about a mismatch. Empty: not shown.
+  std::string source;
 };
 
 // What the objective returns: one value per direction, or a Status (TrialPruned() to prune, any other error
@@ -118,7 +131,9 @@ class Study {
   // or bad options. Nothing is written to storage unless every check passes.
   static Result<std::unique_ptr<Study>> Create(std::shared_ptr<Storage> storage, const StudyOptions& options);
   // NotFound naming the study if it does not exist. When `options.directions` is non-empty it must match the
-  // stored directions (InvalidArgument otherwise). Writes nothing.
+  // stored directions, and every parameter of `options.search_space` that a stored trial uses must keep that
+  // trial's distribution kind, log flag and choices: InvalidArgument naming the source (file:line: search_space.NAME
+  // for a parameter) and the study otherwise. Writes nothing.
   static Result<std::unique_ptr<Study>> Load(std::shared_ptr<Storage> storage, const StudyOptions& options);
 
   // Starts a trial: the oldest WAITING (enqueued) trial if any, else a new RUNNING one.

@@ -52,6 +52,37 @@ Result<Components> MakeComponents(const StudyOptions& options) {
   return c;
 }
 
+// A study loaded under `options` must agree with them: the same directions, and every parameter of
+// options.search_space that a stored trial uses keeps its kind, log flag and choices (Optuna's rule), or the old and
+// new trials would not be comparable.
+Status CheckStoredStudyAgrees(Storage& storage, StudyId id, const std::vector<StudyDirection>& stored,
+                              const StudyOptions& options) {
+  const std::string where = options.source.empty() ? "" : options.source + ": ";
+  if (!options.directions.empty() && options.directions != stored) {
+    return InvalidArgument(where + "direction(s) " + DirectionsToString(options.directions) + " differ from study '" +
+                           options.study_name + "' in " + storage.url() + ", created with " +
+                           DirectionsToString(stored) + " (choose another study name, or delete that study)");
+  }
+  if (options.search_space.empty()) return Status::Ok();
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage.GetAllTrials(id));
+  for (const DeclaredParam& param : options.search_space) {
+    for (const FrozenTrial& trial : trials) {
+      auto it = trial.distributions.find(param.name);
+      if (it == trial.distributions.end()) continue;
+      if (Status compatible = CheckCompatible(it->second, param.distribution); !compatible.ok()) {
+        std::string at = options.source;
+        if (!at.empty() && param.line > 0) at += ":" + std::to_string(param.line);
+        return InvalidArgument((at.empty() ? "" : at + ": ") + "search_space." + param.name + ": " +
+                               DistributionToString(param.distribution) + " conflicts with the distribution " +
+                               DistributionToString(it->second) + " that study '" + options.study_name +
+                               "' already uses for it (" + compatible.message() + ")");
+      }
+      break;  // the study enforces one distribution kind per name, so the first occurrence speaks for all
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Study::Study(std::shared_ptr<Storage> storage, StudyId id, std::string name, std::vector<StudyDirection> directions,
@@ -87,10 +118,7 @@ Result<std::unique_ptr<Study>> Study::Load(std::shared_ptr<Storage> storage, con
     return id.status();
   }
   DIAL_ASSIGN_OR_RETURN(auto directions, storage->GetStudyDirections(*id));
-  if (!options.directions.empty() && options.directions != directions) {
-    return InvalidArgument("study '" + options.study_name + "' was created with directions " +
-                           DirectionsToString(directions) + ", not " + DirectionsToString(options.directions));
-  }
+  DIAL_RETURN_IF_ERROR(CheckStoredStudyAgrees(*storage, *id, directions, options));
   DIAL_ASSIGN_OR_RETURN(Components c, MakeComponents(options));
   return std::unique_ptr<Study>(new Study(std::move(storage), *id, options.study_name, std::move(directions),
                                           std::move(c.sampler), std::move(c.pruner)));
