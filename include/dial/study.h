@@ -82,6 +82,13 @@ class Trial {
   bool relative_sampled_ = false;
 };
 
+// A parameter as a study definition declares it, for StudyOptions::search_space.
+struct DeclaredParam {
+  std::string name;
+  Distribution distribution;
+  int line = 0;  // its line in StudyOptions::source, for messages; 0: unknown
+};
+
 struct StudyOptions {
   std::string study_name;  // empty: Optuna's default "no-name-<uuid4>"
   std::vector<StudyDirection> directions = {StudyDirection::kMinimize};
@@ -94,6 +101,12 @@ struct StudyOptions {
   std::optional<uint64_t> seed;
   // Create: when the name exists, load it instead of failing (directions must match).
   bool load_if_exists = false;
+  // Load (and Create when it loads): the parameters this run will suggest, each checked against the distribution the
+  // study's trials already store for it (CheckCompatible: kind, log flag and choices, Optuna's rule), so that old
+  // and new trials stay comparable. Empty: no check.
+  std::vector<DeclaredParam> search_space;
+  // Where these options come from ("study.yaml"), to begin Load's messages about a mismatch. Empty: not shown.
+  std::string source;
 };
 
 // What the objective returns: one value per direction, or a Status (TrialPruned() to prune, any other error
@@ -118,7 +131,9 @@ class Study {
   // or bad options. Nothing is written to storage unless every check passes.
   static Result<std::unique_ptr<Study>> Create(std::shared_ptr<Storage> storage, const StudyOptions& options);
   // NotFound naming the study if it does not exist. When `options.directions` is non-empty it must match the
-  // stored directions (InvalidArgument otherwise). Writes nothing.
+  // stored directions, and every parameter of `options.search_space` that a stored trial uses must keep that
+  // trial's distribution kind, log flag and choices: InvalidArgument naming the source (file:line: search_space.NAME
+  // for a parameter) and the study otherwise. Writes nothing.
   static Result<std::unique_ptr<Study>> Load(std::shared_ptr<Storage> storage, const StudyOptions& options);
 
   // Starts a trial: the oldest WAITING (enqueued) trial if any, else a new RUNNING one.
@@ -135,15 +150,18 @@ class Study {
   Result<FrozenTrial> Tell(int64_t trial_number, TrialState state, const std::vector<double>& values = {},
                            const std::string& reason = "");
 
-  // Runs ask → objective → tell until n_trials, timeout, a stopper, stop(), an exhausted sampler, or the stop flag.
-  // A failing objective fails its trial and the loop goes on. Returns Cancelled when stopped by the flag (the
-  // running trial is failed with reason "interrupted"), InvalidArgument for stoppers that fail ValidateFor, OK
-  // otherwise; storage errors end the loop.
+  // Runs trials (RunTrial: ask → objective → tell) until n_trials, timeout, a stopper, Stop(), an exhausted sampler,
+  // or the stop flag. A failing objective fails its trial and the loop goes on. Returns Cancelled when stopped by the
+  // flag (the running trial is failed with reason "interrupted"), InvalidArgument for stoppers that fail
+  // ValidateFor, OK otherwise; a storage error ends the loop with that error, after the running trial is failed
+  // when the storage still takes that write.
   Status Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options = {});
   // Adds a WAITING trial whose parameters (external values) are fixed to `params`.
   Status EnqueueTrial(const std::map<std::string, ParamValue>& params, const AttrMap& user_attrs = {},
                       const AttrMap& system_attrs = {});
+  // Ends Optimize (or a worker loop) before its next trial; Optimize clears it when it starts.
   void Stop() { stop_requested_ = true; }
+  bool stop_requested() const { return stop_requested_; }
   // An extra restriction of what the sampler sees, on top of the pruner's (Pruner::SamplerView): multi-fidelity
   // studies show it only the trials of the level it should model (include/dial/fidelity.h). Empty: none.
   using ViewProvider = std::function<Result<TrialFilter>(const Study&, const FrozenTrial& trial)>;
@@ -179,7 +197,6 @@ class Study {
   Result<std::unique_ptr<Trial>> PopWaitingTrial();
   // Tell without copying the finished trial out; `trial.frozen()` holds the result.
   Status Finish(Trial& trial, TrialState state, const std::vector<double>& values, const std::string& reason);
-  Status RunOneTrial(const ObjectiveFunction& objective, const OptimizeOptions& options);
   // The pruner's sampler view of `trial`, narrowed by the view provider when there is one.
   Result<TrialFilter> SamplerViewFor(const FrozenTrial& trial) const;
 
@@ -208,6 +225,33 @@ class Study {
   ViewProvider view_provider_;
   ViewProvider pruner_view_provider_;
 };
+
+// What a trial loop adds around the one trial that RunTrial runs: Study::Optimize passes the stop flag and the
+// callback; the worker loop (src/exec/worker_loop.h) also takes its trials within budgets and schedules, and records
+// its identity on each. Every member may be empty.
+struct TrialRunOptions {
+  // Read after the objective returns: when set, a trial that did not complete (or prune) is failed "interrupted" and
+  // RunTrial returns Cancelled.
+  const std::atomic<bool>* stop_flag = nullptr;
+  // Called with the trial as stored once this loop has finished it.
+  std::function<void(Study&, const FrozenTrial&)> on_trial_finished;
+  // Takes the trial to run; nullptr when there is none to run now. Empty: Study::Ask.
+  std::function<Result<std::unique_ptr<Trial>>(Study&)> ask;
+  // Called with the trial taken, before the objective (the worker records dial:worker on it). An error fails the
+  // trial and ends RunTrial with that error.
+  std::function<Status(Trial&)> on_started;
+};
+
+// Runs one trial of `study`: ask, the objective, tell. The one trial loop of dial: Study::Optimize and the worker loop
+// both run their trials through it, so a trial ends the same way in either. The objective's error (or exception)
+// fails the trial with its message as the reason, and RunTrial returns true (the loop goes on); TrialPruned prunes
+// it; Cancelled, or the stop flag set, fails it "interrupted" and RunTrial returns Cancelled. A tell refused with
+// FailedPrecondition means another process finished the trial meanwhile (failed it as stale): its result is not
+// ours to store, and RunTrial returns true without calling on_trial_finished. Any other error of the storage (a full
+// disk, a lost server) fails the trial if the storage still takes that write, so that it never stays RUNNING while
+// this process lives, and is returned. Returns false, having run nothing, when `ask` finds no trial; the ask's
+// error otherwise (OutOfRange: the sampler ran out of configurations, the trial it had created already failed).
+Result<bool> RunTrial(Study& study, const ObjectiveFunction& objective, const TrialRunOptions& options = {});
 
 // True when `a` dominates `b`: no worse in every objective and better in one (directions applied).
 bool Dominates(const std::vector<double>& a, const std::vector<double>& b, const std::vector<StudyDirection>& dirs);

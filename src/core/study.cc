@@ -52,6 +52,37 @@ Result<Components> MakeComponents(const StudyOptions& options) {
   return c;
 }
 
+// A study loaded under `options` must agree with them: the same directions, and every parameter of
+// options.search_space that a stored trial uses keeps its kind, log flag and choices (Optuna's rule), or the old and
+// new trials would not be comparable.
+Status CheckStoredStudyAgrees(Storage& storage, StudyId id, const std::vector<StudyDirection>& stored,
+                              const StudyOptions& options) {
+  const std::string where = options.source.empty() ? "" : options.source + ": ";
+  if (!options.directions.empty() && options.directions != stored) {
+    return InvalidArgument(where + "direction(s) " + DirectionsToString(options.directions) + " differ from study '" +
+                           options.study_name + "' in " + storage.url() + ", created with " +
+                           DirectionsToString(stored) + " (choose another study name, or delete that study)");
+  }
+  if (options.search_space.empty()) return Status::Ok();
+  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage.GetAllTrials(id));
+  for (const DeclaredParam& param : options.search_space) {
+    for (const FrozenTrial& trial : trials) {
+      auto it = trial.distributions.find(param.name);
+      if (it == trial.distributions.end()) continue;
+      if (Status compatible = CheckCompatible(it->second, param.distribution); !compatible.ok()) {
+        std::string at = options.source;
+        if (!at.empty() && param.line > 0) at += ":" + std::to_string(param.line);
+        return InvalidArgument((at.empty() ? "" : at + ": ") + "search_space." + param.name + ": " +
+                               DistributionToString(param.distribution) + " conflicts with the distribution " +
+                               DistributionToString(it->second) + " that study '" + options.study_name +
+                               "' already uses for it (" + compatible.message() + ")");
+      }
+      break;  // the study enforces one distribution kind per name, so the first occurrence speaks for all
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Study::Study(std::shared_ptr<Storage> storage, StudyId id, std::string name, std::vector<StudyDirection> directions,
@@ -87,10 +118,7 @@ Result<std::unique_ptr<Study>> Study::Load(std::shared_ptr<Storage> storage, con
     return id.status();
   }
   DIAL_ASSIGN_OR_RETURN(auto directions, storage->GetStudyDirections(*id));
-  if (!options.directions.empty() && options.directions != directions) {
-    return InvalidArgument("study '" + options.study_name + "' was created with directions " +
-                           DirectionsToString(directions) + ", not " + DirectionsToString(options.directions));
-  }
+  DIAL_RETURN_IF_ERROR(CheckStoredStudyAgrees(*storage, *id, directions, options));
   DIAL_ASSIGN_OR_RETURN(Components c, MakeComponents(options));
   return std::unique_ptr<Study>(new Study(std::move(storage), *id, options.study_name, std::move(directions),
                                           std::move(c.sampler), std::move(c.pruner)));
@@ -204,38 +232,76 @@ Result<FrozenTrial> Study::Tell(int64_t trial_number, TrialState state, const st
   return Tell(trial, state, values, reason);
 }
 
-Status Study::RunOneTrial(const ObjectiveFunction& objective, const OptimizeOptions& options) {
-  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, Ask());
-  Result<std::vector<double>> result = InvalidArgument("objective did not run");
+namespace {
+
+// The reason a trial ended by the stop flag is failed with (exec's kInterruptedReason is the same text).
+constexpr const char* kInterrupted = "interrupted";
+
+Result<std::vector<double>> CallObjective(const ObjectiveFunction& objective, Trial& trial) {
   try {
-    result = objective(*trial);
+    return objective(trial);
   } catch (const std::exception& e) {
-    result = Internal(std::string("the objective threw: ") + e.what());
+    return Internal(std::string("the objective threw: ") + e.what());
   } catch (...) {
-    result = Internal("the objective threw an unknown exception");
+    return Internal("the objective threw an unknown exception");
   }
-  const bool interrupted = options.stop_flag && options.stop_flag->load();
-  Status told;
+}
+
+// The loop ends with `error` (a storage that cannot be written: a full disk, a lost server) while `trial` is RUNNING:
+// it is failed here if the storage still takes that write, so that it is not left RUNNING with nobody to end it
+// (when this write fails too, a worker fails it once its heartbeat, or lack of one, is stale: docs/parallel.md).
+// Not retried: the error would likely end the retry too. Returns `error`.
+Status AbandonTrial(Study& study, Trial& trial, const Status& error) {
+  const std::string reason = "the trial loop stopped on a storage error: " + error.message();
+  Result<FrozenTrial> failed = study.Tell(trial, TrialState::kFail, {}, reason);
+  if (!failed.ok() && failed.status().code() != StatusCode::kFailedPrecondition) {
+    // Tell reads the study first (the sampler's view); the bare write may still pass where that read failed.
+    Storage::TrialUpdate update;
+    update.state = TrialState::kFail;
+    update.system_attrs.emplace_back(std::string(kFailReasonAttr), reason);
+    (void)study.storage().UpdateTrial(trial.id(), update);
+  }
+  return error;
+}
+
+}  // namespace
+
+// One trial loop for Optimize and the worker loop (docs/design.md, "Trials never stay RUNNING"). Before it there were
+// two, which ended a refused tell differently: Optimize returned the error and left the trial RUNNING, and a trial
+// that another worker had failed as stale ended Optimize with FailedPrecondition, where the worker went on.
+Result<bool> RunTrial(Study& study, const ObjectiveFunction& objective, const TrialRunOptions& options) {
+  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Trial> trial, options.ask ? options.ask(study) : study.Ask());
+  if (trial == nullptr) return false;
+  if (options.on_started) {
+    if (Status started = options.on_started(*trial); !started.ok()) return AbandonTrial(study, *trial, started);
+  }
+  const Result<std::vector<double>> result = CallObjective(objective, *trial);
+  const bool flagged = options.stop_flag != nullptr && options.stop_flag->load();
+  const bool pruned = result.status().code() == StatusCode::kPruned;
+  const bool interrupted = result.status().code() == StatusCode::kCancelled || flagged;
+  Result<FrozenTrial> told = InvalidArgument("not told");
   if (result.ok()) {
-    told = Finish(*trial, TrialState::kComplete, *result, "");
-  } else if (result.status().code() == StatusCode::kPruned) {
-    told = Finish(*trial, TrialState::kPruned, {}, "");
-  } else if (result.status().code() == StatusCode::kCancelled || interrupted) {
-    told = Finish(*trial, TrialState::kFail, {}, "interrupted");
+    told = study.Tell(*trial, TrialState::kComplete, *result);
+  } else if (pruned) {
+    told = study.Tell(*trial, TrialState::kPruned);
   } else {
-    told = Finish(*trial, TrialState::kFail, {}, result.status().message());
+    told = study.Tell(*trial, TrialState::kFail, {}, interrupted ? kInterrupted : result.status().message());
   }
-  DIAL_RETURN_IF_ERROR(told);
-  if (options.on_trial_finished) options.on_trial_finished(*this, trial->frozen());
-  if (result.status().code() == StatusCode::kCancelled || interrupted) {
-    return Cancelled("interrupted during trial " + std::to_string(trial->number()));
+  if (!told.ok()) {
+    // FailedPrecondition: another process finished the trial meanwhile (failed it as stale), and its result is not
+    // ours to store; the loop goes on. Anything else is the storage failing.
+    if (told.status().code() != StatusCode::kFailedPrecondition) return AbandonTrial(study, *trial, told.status());
+  } else if (options.on_trial_finished) {
+    options.on_trial_finished(study, *told);
   }
-  return Status::Ok();
+  if (interrupted) return Cancelled("interrupted during trial " + std::to_string(trial->number()));
+  return true;
 }
 
 Status Study::Optimize(const ObjectiveFunction& objective, const OptimizeOptions& options) {
   stop_requested_ = false;
   DIAL_RETURN_IF_ERROR(options.stoppers.ValidateFor(directions_).WithContext("stoppers"));
+  const TrialRunOptions run{.stop_flag = options.stop_flag, .on_trial_finished = options.on_trial_finished};
   const auto start = std::chrono::steady_clock::now();
   for (int64_t done = 0;; ++done) {
     if (options.stop_flag && options.stop_flag->load()) return Cancelled("interrupted");
@@ -245,9 +311,9 @@ Status Study::Optimize(const ObjectiveFunction& objective, const OptimizeOptions
     DIAL_ASSIGN_OR_RETURN(std::optional<StopDecision> stop, CheckAndRecordStop(*this, options.stoppers));
     if (stop) break;
     if (sampler_->IsExhausted(*this)) break;
-    Status s = RunOneTrial(objective, options);
-    if (s.code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
-    if (!s.ok()) return s;
+    Result<bool> ran = RunTrial(*this, objective, run);
+    if (ran.status().code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
+    if (!ran.ok()) return ran.status();
   }
   return Status::Ok();
 }

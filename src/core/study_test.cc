@@ -211,7 +211,9 @@ TEST(StudyTest, LoadChecksDirectionsAndNames) {
   NewStudy(storage, {.study_name = "two", .directions = {StudyDirection::kMinimize, StudyDirection::kMaximize}});
   auto wrong = Study::Load(storage, {.study_name = "two", .directions = {StudyDirection::kMinimize}});
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.status().message(), "study 'two' was created with directions [minimize, maximize], not [minimize]");
+  EXPECT_EQ(wrong.status().message(),
+            "direction(s) [minimize] differ from study 'two' in memory://, created with [minimize, maximize] (choose "
+            "another study name, or delete that study)");
   auto missing = Study::Load(storage, {.study_name = "nope"});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
@@ -225,6 +227,45 @@ TEST(StudyTest, LoadChecksDirectionsAndNames) {
                                        .directions = {StudyDirection::kMinimize, StudyDirection::kMaximize},
                                        .load_if_exists = true});
   EXPECT_TRUE(reuse.ok());
+}
+
+// A study file edited between runs: Load refuses a parameter whose distribution conflicts with the one the stored
+// trials use (naming the file's line), and accepts a changed range, new parameters and an unchanged space.
+TEST(StudyTest, LoadChecksTheSearchSpaceAgainstTheStoredTrials) {
+  auto storage = Memory();
+  auto study = NewStudy(storage, {.study_name = "s", .seed = 3});
+  ASSERT_TRUE(
+      study
+          ->Optimize(
+              [](Trial& t) -> Result<std::vector<double>> {
+                DIAL_ASSIGN_OR_RETURN(double lr, t.SuggestFloat("lr", 1e-5, 1e-1, {.log = true}));
+                DIAL_RETURN_IF_ERROR(t.SuggestCategorical("opt", {std::string("adam"), std::string("sgd")}).status());
+                return std::vector<double>{lr};
+              },
+              {.n_trials = 2})
+          .ok());
+  StudyOptions options{.study_name = "s", .source = "study.yaml"};
+  options.search_space = {
+      {.name = "lr", .distribution = FloatDistribution{.low = 1e-6, .high = 1.0, .log = true}, .line = 4},
+      {.name = "layers", .distribution = IntDistribution{.low = 1, .high = 8}, .line = 5}};
+  ASSERT_TRUE(Study::Load(storage, options).ok()) << "a changed range and a new parameter are allowed";
+
+  options.search_space = {
+      {.name = "opt", .distribution = CategoricalDistribution{{std::string("adam"), std::string("sgd")}}, .line = 3},
+      {.name = "lr", .distribution = FloatDistribution{.low = 1e-5, .high = 1e-1}, .line = 6}};
+  auto conflicting = Study::Load(storage, options);
+  ASSERT_FALSE(conflicting.ok());
+  EXPECT_EQ(conflicting.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(conflicting.status().message().rfind("study.yaml:6: search_space.lr: float [1e-05, 0.1] conflicts with "
+                                                 "the distribution float [1e-05, 0.1] log",
+                                                 0),
+            0u)
+      << conflicting.status().message();
+  EXPECT_NE(conflicting.status().message().find("that study 's' already uses for it"), std::string::npos);
+
+  // Through Create as well, when it loads an existing study.
+  options.load_if_exists = true;
+  EXPECT_EQ(Study::Create(storage, options).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(StudyTest, UnknownSamplerOrPrunerWritesNothing) {

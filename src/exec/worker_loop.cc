@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <exception>
 #include <set>
 #include <thread>
 
@@ -221,16 +220,6 @@ void InstallFidelityView(Study& study, const FidelityOptions& fidelity) {
   });
 }
 
-// The loop ends with `error` (a storage that cannot be written: a full disk, a lost server) while `trial` is
-// RUNNING: it is failed here if the storage still takes that write, so that it is not left RUNNING with nobody to
-// end it (when this write fails too, the next worker fails it once its heartbeat, or lack of one, is stale). Not
-// retried: the error would likely end the retry too. Returns `error`.
-Status AbandonTrial(Study& study, const Trial& trial, const Status& error) {
-  const std::string reason = "the worker stopped on a storage error: " + error.message();
-  (void)FailAbandonedTrial(study.storage(), study.id(), trial.id(), reason, RetryPolicy{});
-  return error;
-}
-
 }  // namespace
 
 // How often a worker whose budget is spent looks again at the trials other workers still run.
@@ -253,9 +242,15 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
     DIAL_RETURN_IF_ERROR(options.pbt->Validate());
   }
   auto stopped = [&] { return options.stop_flag != nullptr && options.stop_flag->load(); };
+  // The trial beats while its objective runs, so that no other worker fails it as stale.
+  const ObjectiveFunction with_heartbeat = [&](Trial& trial) {
+    HeartbeatThread heartbeat(study.storage(), trial.id(), options.heartbeat_interval);
+    return objective(trial);
+  };
   std::optional<std::chrono::steady_clock::time_point> last_silent_look;
   for (int64_t done = 0;; ++done) {
     if (stopped()) return Cancelled("interrupted");
+    if (study.stop_requested()) break;
     if (options.n_trials && done >= *options.n_trials) break;
     if (options.timeout && std::chrono::steady_clock::now() - start >= *options.timeout) break;
     if (study.sampler().IsExhausted(study)) break;
@@ -282,14 +277,26 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
       if (lease == nullptr) return Cancelled("interrupted");
     }
     bool run_spent = false;
-    Result<std::unique_ptr<Trial>> asked = options.fidelity ? NextFidelityTrial(study, options)
-                                           : options.pbt    ? NextPbtTrial(study, options)
-                                                            : NextTrial(study, options, run_spent);
-    if (!asked.ok()) {
-      if (asked.status().code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
-      return asked.status();
+    const TrialRunOptions run{.stop_flag = options.stop_flag,
+                              .on_trial_finished = options.on_trial_finished,
+                              .ask = [&](Study& s) -> Result<std::unique_ptr<Trial>> {
+                                return options.fidelity ? NextFidelityTrial(s, options)
+                                       : options.pbt    ? NextPbtTrial(s, options)
+                                                        : NextTrial(s, options, run_spent);
+                              },
+                              .on_started = [&](Trial& trial) -> Status {
+                                DIAL_RETURN_IF_ERROR(trial.SetSystemAttr(std::string(kWorkerAttr), identity));
+                                if (lease == nullptr) return Status::Ok();
+                                return trial.SetSystemAttr(kResourcesAttr, lease->grant().ToJson());
+                              }};
+    // The one trial loop (Study's RunTrial) runs the trial; a stale trial (another worker failed it meanwhile) is
+    // skipped there, and a storage error fails the trial before it ends this loop.
+    Result<bool> ran = RunTrial(study, with_heartbeat, run);
+    if (!ran.ok()) {
+      if (ran.status().code() == StatusCode::kOutOfRange) break;  // the sampler ran out of configurations
+      return ran.status();
     }
-    if (*asked == nullptr) {
+    if (!*ran) {
       // The study's budget is spent (or its schedule done). Other workers' trials may still run: stay while one
       // beats, failing it here (and running its retry) if its worker dies, so that no trial is left RUNNING. A
       // pool's worker whose run is done leaves: the pool looks after its siblings, and other runs look after
@@ -302,38 +309,6 @@ Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const Wor
       --done;  // this pass ran no trial
       continue;
     }
-    std::unique_ptr<Trial> trial = std::move(asked).value();
-    Status recorded = trial->SetSystemAttr(std::string(kWorkerAttr), identity);
-    if (recorded.ok() && lease != nullptr) recorded = trial->SetSystemAttr(kResourcesAttr, lease->grant().ToJson());
-    if (!recorded.ok()) return AbandonTrial(study, *trial, recorded);
-
-    Result<std::vector<double>> result = Internal("the objective did not run");
-    {
-      HeartbeatThread heartbeat(study.storage(), trial->id(), options.heartbeat_interval);
-      try {
-        result = objective(*trial);
-      } catch (const std::exception& e) {
-        result = Internal(std::string("the objective threw: ") + e.what());
-      } catch (...) {
-        result = Internal("the objective threw an unknown exception");
-      }
-    }
-    const bool interrupted = result.status().code() == StatusCode::kCancelled || (!result.ok() && stopped());
-    Result<FrozenTrial> told = InvalidArgument("not told");
-    if (result.ok()) {
-      told = study.Tell(*trial, TrialState::kComplete, *result);
-    } else if (result.status().code() == StatusCode::kPruned) {
-      told = study.Tell(*trial, TrialState::kPruned);
-    } else {
-      told = study.Tell(*trial, TrialState::kFail, {}, interrupted ? kInterruptedReason : result.status().message());
-    }
-    if (!told.ok()) {
-      // Another worker failed the trial meanwhile (its heartbeat looked stale): its result is not ours to store.
-      if (told.status().code() != StatusCode::kFailedPrecondition) return AbandonTrial(study, *trial, told.status());
-    } else if (options.on_trial_finished) {
-      options.on_trial_finished(study, *told);
-    }
-    if (interrupted) return Cancelled("interrupted during trial " + std::to_string(trial->number()));
   }
   return Status::Ok();
 }

@@ -65,10 +65,12 @@ struct WorkerLoopOptions {
   Status Validate() const;
 };
 
-// Runs trials of `study` until its own n_trials, the study budget, the timeout, a stopper, an exhausted sampler, or
-// the stop flag. Each trial carries system attr dial:worker ({host, pid}) and beats while the objective runs. A trial
-// that another worker failed meanwhile (stale) is skipped, not an error. Returns Cancelled when stopped by the flag
-// (the running trial failed "interrupted"), OK otherwise; storage errors end the loop.
+// Runs trials of `study` until its own n_trials, the study budget, the timeout, a stopper, Study::Stop, an exhausted
+// sampler, or the stop flag. Each trial is run by RunTrial (include/dial/study.h), the loop Study::Optimize runs too,
+// so a trial ends the same way in both; here it also carries system attr dial:worker ({host, pid}) and beats while
+// the objective runs. A trial that another worker failed meanwhile (stale) is skipped, not an error. Returns
+// Cancelled when stopped by the flag (the running trial failed "interrupted"), OK otherwise; a storage error ends
+// the loop with that error, after the running trial is failed when the storage still takes that write.
 Status RunWorkerLoop(Study& study, const ObjectiveFunction& objective, const WorkerLoopOptions& options);
 
 // The study's budget count as WorkerLoopOptions::study_n_trials uses it: every trial, less the failed trials that

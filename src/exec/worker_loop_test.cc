@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -242,6 +243,67 @@ TEST(WorkerLoopTest, StorageErrorFailsTheRunningTrialBeforeTheLoopEnds) {
   EXPECT_EQ(trials[0].state, TrialState::kFail);
   EXPECT_THAT(trials[0].system_attrs.at(std::string(kFailReasonAttr)).get<std::string>(),
               ::testing::HasSubstr("storage error: sqlite database 'x.db': COMMIT: database or disk is full"));
+}
+
+// One trial loop (Study::RunTrial) under Study::Optimize and RunWorkerLoop: a tell that the storage refuses ends
+// either loop with the storage's error after the trial is failed, never left RUNNING. (Before, Optimize returned the
+// error and left the trial RUNNING while the worker failed it.)
+using LoopRunner = std::function<Status(Study&, const ObjectiveFunction&, int64_t n_trials)>;
+
+std::vector<std::pair<std::string, LoopRunner>> BothLoops() {
+  return {{"Study::Optimize", [](Study& study, const ObjectiveFunction& objective,
+                                 int64_t n_trials) { return study.Optimize(objective, {.n_trials = n_trials}); }},
+          {"RunWorkerLoop", [](Study& study, const ObjectiveFunction& objective, int64_t n_trials) {
+             WorkerLoopOptions options = FastOptions();
+             options.n_trials = n_trials;
+             return RunWorkerLoop(study, objective, options);
+           }}};
+}
+
+TEST(WorkerLoopTest, BothLoopsFailTheTrialWhoseTellTheStorageRefuses) {
+  for (const auto& [name, run] : BothLoops()) {
+    SCOPED_TRACE(name);
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> memory, OpenStorage("memory://"));
+    auto storage = std::make_shared<RefusesCompleteStorage>(memory);
+    std::unique_ptr<Study> study = NewStudy(storage, "s");
+    Status ended = run(*study, Square, 3);
+    EXPECT_EQ(ended.code(), StatusCode::kIoError) << ended.ToString();
+    EXPECT_THAT(ended.message(), ::testing::HasSubstr("database or disk is full"));
+    ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, memory->GetAllTrials(study->id()));
+    ASSERT_EQ(trials.size(), 1u);
+    EXPECT_EQ(trials[0].state, TrialState::kFail);
+    ASSERT_TRUE(trials[0].system_attrs.count(std::string(kFailReasonAttr)));
+    EXPECT_THAT(trials[0].system_attrs.at(std::string(kFailReasonAttr)).get<std::string>(),
+                ::testing::HasSubstr("stopped on a storage error: sqlite database 'x.db': COMMIT"));
+  }
+}
+
+// A trial that another process finished meanwhile (failed as stale: its tell is refused with FailedPrecondition) is
+// not this loop's to store: both loops skip it and go on, and do not call on_trial_finished for it. (Before, Optimize
+// ended with the FailedPrecondition.)
+TEST(WorkerLoopTest, BothLoopsSkipATrialThatAnotherProcessFinishedMeanwhile) {
+  for (const auto& [name, run] : BothLoops()) {
+    SCOPED_TRACE(name);
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage("memory://"));
+    std::unique_ptr<Study> study = NewStudy(storage, "s");
+    auto failed_by_another = [&](Trial& trial) -> Result<std::vector<double>> {
+      DIAL_ASSIGN_OR_RETURN(std::vector<double> values, Square(trial));
+      if (trial.number() == 0) {
+        Storage::TrialUpdate update;
+        update.state = TrialState::kFail;
+        update.system_attrs.emplace_back(std::string(kFailReasonAttr), kStaleHeartbeatReason);
+        DIAL_RETURN_IF_ERROR(storage->UpdateTrial(trial.id(), update));
+      }
+      return values;
+    };
+    ASSERT_OK(run(*study, failed_by_another, 3));
+    ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, study->GetTrials());
+    ASSERT_EQ(trials.size(), 3u);
+    EXPECT_EQ(trials[0].state, TrialState::kFail);
+    EXPECT_EQ(trials[0].system_attrs.at(std::string(kFailReasonAttr)), kStaleHeartbeatReason);
+    EXPECT_EQ(trials[1].state, TrialState::kComplete);
+    EXPECT_EQ(trials[2].state, TrialState::kComplete);
+  }
 }
 
 TEST(WorkerLoopTest, TrialThatNeverBeatIsLeftAloneWithinTheGracePeriod) {

@@ -30,43 +30,6 @@ struct TuneArgs {
   InventoryOverrides inventory;
 };
 
-std::string DirectionsText(const std::vector<StudyDirection>& directions) {
-  std::string out;
-  for (StudyDirection d : directions) {
-    std::string name(StudyDirectionName(d));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out += (out.empty() ? "" : ", ") + name;
-  }
-  return out;
-}
-
-// An existing study must agree with the file: same directions, and every parameter it already stores must keep
-// its kind, log flag and choices (Optuna's rule), or the old and new trials would not be comparable.
-Status CheckExistingStudy(Storage& storage, StudyId id, const StudyConfig& config) {
-  DIAL_ASSIGN_OR_RETURN(std::vector<StudyDirection> stored, storage.GetStudyDirections(id));
-  if (stored != config.directions) {
-    return InvalidArgument(config.source + ": direction(s) [" + DirectionsText(config.directions) +
-                           "] differ from study '" + config.study_name + "' in " + storage.url() + ", created with [" +
-                           DirectionsText(stored) + "] (choose another study name, or dial delete-study)");
-  }
-  DIAL_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage.GetAllTrials(id));
-  for (const ParamSpec& spec : config.search_space) {
-    for (const FrozenTrial& trial : trials) {
-      auto it = trial.distributions.find(spec.name);
-      if (it == trial.distributions.end()) continue;
-      Status compatible = CheckCompatible(it->second, spec.distribution);
-      if (!compatible.ok()) {
-        return InvalidArgument(config.source + ":" + std::to_string(spec.line) + ": search_space." + spec.name + ": " +
-                               DistributionToString(spec.distribution) + " conflicts with the distribution " +
-                               DistributionToString(it->second) + " that study '" + config.study_name +
-                               "' already uses for it (" + compatible.message() + ")");
-      }
-      break;  // the study enforces one distribution kind per name, so the first occurrence speaks for all
-    }
-  }
-  return Status::Ok();
-}
-
 int RunTune(const TuneArgs& args) {
   InstallStopHandlers();
   // ---- check everything; nothing is written before this section ends ----
@@ -136,12 +99,16 @@ int RunTune(const TuneArgs& args) {
   options.pruner = config.pruner;
   options.pruner_options = config.pruner_options;
   options.seed = config.seed;
+  // An existing study must agree with the file (its directions, the distributions of the parameters it already
+  // stores): Study::Load checks, naming the file's line.
+  options.source = config.source;
+  for (const ParamSpec& spec : config.search_space) {
+    options.search_space.push_back({.name = spec.name, .distribution = spec.distribution, .line = spec.line});
+  }
   Result<StudyId> existing = (*storage)->GetStudyIdFromName(config.study_name);
   if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return ReportError(existing.status());
   std::unique_ptr<Study> study;
   if (existing.ok()) {
-    Status consistent = CheckExistingStudy(**storage, *existing, config);
-    if (!consistent.ok()) return ReportError(consistent);
     Result<std::unique_ptr<Study>> loaded_study = Study::Load(*storage, options);
     if (!loaded_study.ok()) return ReportError(loaded_study.status());
     study = std::move(loaded_study).value();
