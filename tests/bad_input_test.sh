@@ -73,6 +73,16 @@ tune_case "duplicate choices" "duplicate choice adam" "$HEAD
   optimizer: [adam, sgd, adam]"
 tune_case "int bound that is not an integer" "search_space.layers.high: must be an integer, got \"2.5\"" "$HEAD
   layers: {type: int, low: 1, high: 2.5}"
+# Parameter values are stored as doubles (Optuna's param_value), exact only up to 2^53: wider int bounds are refused
+# up front (with --check too), rather than storing trials no reader can parse back (docs/study-file.md).
+tune_case "int bound beyond 2^53" "case.yaml:5: search_space.k: low (0) and high (9223372036854775807) must lie within -2^53 .. 2^53" "$HEAD
+  k: {type: int, low: 0, high: 9223372036854775807}"
+tune_case "int range of the whole int64" "search_space.k: low (-9223372036854775808) and high (9223372036854775807)" "$HEAD
+  k: {type: int, low: -9223372036854775808, high: 9223372036854775807}"
+tune_case "int bound just beyond 2^53" "search_space.k: low (-9007199254740993) and high (0)" "$HEAD
+  k: {type: int, low: -9007199254740993, high: 0}"
+printf '%s\n' "$HEAD" "  k: {type: int, low: -4611686018427387904, high: 4611686018427387904}" > case.yaml
+expect "int bounds beyond 2^53 under --check" "search_space.k: low (-4611686018427387904)" -- tune --check --config case.yaml
 tune_case "unknown distribution type" "search_space.lr.type: must be float, int or categorical, got \"gaussian\"" "$HEAD
   lr: {type: gaussian, low: 0, high: 1}"
 tune_case "parameter re-suggested with another distribution" \
@@ -153,6 +163,33 @@ expect "delete-study of a study that does not exist" "no study named 'ghost'" --
 expect "trials with an unknown --format" "--format: xml not in {table,csv,json}" -- trials --study existing --format xml
 expect "trials in a database that does not exist" "no database at missing.db" -- trials --storage sqlite:///missing.db --study existing
 [ -e missing.db ] && { echo "FAIL: reading created missing.db"; FAILED=$((FAILED + 1)); }
+
+# Study files built to exhaust dial (issue 19), each refused at once: bounded by `timeout 10`, where the alias bombs
+# used to abort with std::bad_alloc after ~20 s and the second document was silently dropped.
+BOUNDED_DIAL=$DIAL
+bounded_case() {
+  local saved=$DIAL
+  DIAL=timeout
+  printf '%s\n' "$3" > case.yaml
+  expect "$1" "$2" -- -k 2 10 "$BOUNDED_DIAL" tune --check --config case.yaml
+  DIAL=$saved
+}
+# billion_laughs KEY NAME: `KEY: {name: NAME, l0: nine strings, l1: nine aliases of l0, ... l8}`, 10^9 nodes.
+billion_laughs() {
+  printf '%s\n%s:\n  name: %s\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n' "$BUILTIN" "$1" "$2"
+  for level in 1 2 3 4 5 6 7 8; do
+    local a="*l$((level - 1))"
+    printf '  l%d: &l%d [%s, %s, %s, %s, %s, %s, %s, %s, %s]\n' $level $level $a $a $a $a $a $a $a $a $a
+  done
+}
+bounded_case "alias bomb under sampler" "case.yaml:9: sampler.l5[0]: YAML aliases expand the file by more than" \
+  "$(billion_laughs sampler random)"
+bounded_case "alias bomb under pruner" "case.yaml:9: pruner.l5[0]: YAML aliases expand the file by more than" \
+  "$(billion_laughs pruner median)"
+bounded_case "second YAML document" "case.yaml:3: a second YAML document (after ---)" "$BUILTIN
+n_trials: 5
+---
+n_trials: 500"
 
 echo "$CASES cases, $FAILED failure(s)"
 [ $FAILED -eq 0 ] && [ $CASES -ge 25 ]

@@ -30,7 +30,13 @@ struct FloatDistribution {
   bool log = false;            // requires low > 0
 };
 
-// Integers low, low+step, ..., high; log-uniform when `log` (requires low ≥ 1 and step == 1).
+// The largest magnitude of an int parameter's bounds: 2^53. Parameter values are stored as doubles (the
+// internal form, and Optuna's trial_params.param_value, a FLOAT column), which hold every integer exactly only up
+// to 2^53; beyond it a sampled value could not be stored and read back as itself.
+inline constexpr int64_t kMaxIntParamMagnitude = int64_t{1} << 53;
+
+// Integers low, low+step, ..., high; log-uniform when `log` (requires low ≥ 1 and step == 1). Validate() requires
+// |low|, |high| ≤ kMaxIntParamMagnitude.
 struct IntDistribution {
   int64_t low = 0;
   int64_t high = 1;
@@ -44,7 +50,8 @@ struct CategoricalDistribution {
 
 using Distribution = std::variant<FloatDistribution, IntDistribution, CategoricalDistribution>;
 
-// InvalidArgument naming what is wrong ("low (0.1) > high (0.01)"); the caller adds the parameter name.
+// InvalidArgument naming what is wrong ("low (0.1) > high (0.01)"); the caller adds the parameter name. This is
+// the check for a distribution dial samples and stores, int bounds within ±kMaxIntParamMagnitude included.
 Status Validate(const Distribution& dist);
 
 // True when the internal value lies in the distribution (on its step grid, an index in range).
@@ -64,7 +71,9 @@ bool DistributionEquals(const Distribution& a, const Distribution& b);
 
 // Optuna's distribution_json: {"name": "FloatDistribution", "attributes": {...}}. The reader also accepts
 // Optuna's older names (UniformDistribution, LogUniformDistribution, DiscreteUniformDistribution,
-// IntUniformDistribution, IntLogUniformDistribution).
+// IntUniformDistribution, IntLogUniformDistribution). Int bounds are read exactly over the whole int64 range, and
+// the reader accepts bounds beyond ±kMaxIntParamMagnitude (Optuna writes them) so that such a study stays readable;
+// dial refuses to store new values under such a distribution (Validate).
 std::string DistributionToJson(const Distribution& dist);
 Result<Distribution> DistributionFromJson(std::string_view json);
 

@@ -108,13 +108,26 @@ class Storage {
   virtual std::string url() const = 0;
 };
 
+// How OpenStorage opens a storage.
+struct StorageOpenOptions {
+  // For commands that only read (dial studies, trials, best, report, dashboard, ...). The storage is opened
+  // without changing it in any way: no schema or index is created, no setting that persists is changed (a
+  // SQLite file keeps its journal mode; it is opened with SQLITE_OPEN_READONLY, and a WAL-mode file on read-only
+  // media is read as immutable), PostgreSQL sessions run with default_transaction_read_only. A storage that does
+  // not exist or holds no Optuna/dial schema (an empty file, an empty database) is NotFound or
+  // FailedPrecondition rather than created. Every write method of the storage returns FailedPrecondition.
+  bool read_only = false;
+};
+
 // Opens a storage from its URL. InvalidArgument for an unknown scheme or a malformed URL; IoError (naming
 // the path) when the file cannot be created or opened, for example in a missing or unwritable folder;
 // FailedPrecondition for a database of a newer or unknown schema, which is never modified.
-Result<std::shared_ptr<Storage>> OpenStorage(const std::string& url);
+Result<std::shared_ptr<Storage>> OpenStorage(const std::string& url, const StorageOpenOptions& options = {});
 
-// Backends register under their URL scheme ("sqlite", "memory"); OpenStorage dispatches on it.
-using StorageFactory = std::function<Result<std::shared_ptr<Storage>>(const std::string& url)>;
+// Backends register under their URL scheme ("sqlite", "memory"); OpenStorage dispatches on it. A factory given
+// `read_only` must not write while opening; OpenStorage itself refuses every later write of a read-only storage.
+using StorageFactory =
+    std::function<Result<std::shared_ptr<Storage>>(const std::string& url, const StorageOpenOptions& options)>;
 void RegisterStorage(const std::string& scheme, StorageFactory factory);
 
 // ---- conveniences over the primitives ----

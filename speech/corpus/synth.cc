@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -400,69 +401,75 @@ std::string FormatSnr(double snr) {
   return buf;
 }
 
-// The body of SynthesizeCorpus once the temporary directory exists.
-Result<SynthSummary> Build(Context& ctx, const SynthProgressFn& progress) {
+// Reports how many utterances and seconds of audio are done; false when the caller cancels.
+using ReportFn = std::function<bool(int64_t utterances, double seconds)>;
+
+// Babble sources for each split, spoken by that split's own speakers, into ctx.babble.
+Status SynthesizeBabble(Context& ctx, int jobs, const ReportFn& report) {
   const SynthOptions& o = *ctx.options;
-  const int jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
-  const double target = o.hours * 3600.0;
-  auto report = [&](int64_t utts, double seconds) {
-    if (!progress) return true;
-    return progress(SynthProgress{utts, seconds, target});
-  };
-
-  // Babble sources for each split, spoken by that split's own speakers.
-  const bool need_babble = o.clean_fraction < 1.0 && !o.snr_db.empty() &&
-                           std::find(o.noise_types.begin(), o.noise_types.end(), "babble") != o.noise_types.end();
-  if (need_babble) {
-    std::vector<std::pair<int, int>> jobs_list;  // (split, source)
-    for (int s = 0; s < kNumSplits; ++s) {
-      ctx.babble[s].resize(kBabbleSources);
-      for (int k = 0; k < kBabbleSources; ++k) jobs_list.emplace_back(s, k);
-    }
-    DIAL_RETURN_IF_ERROR(ParallelFor(
-        ctx, static_cast<int64_t>(jobs_list.size()), jobs,
-        [&](int64_t i) -> Status {
-          const auto [split, k] = jobs_list[static_cast<size_t>(i)];
-          std::vector<int> members;
-          for (size_t j = 0; j < ctx.speakers.size(); ++j) {
-            if (ctx.speakers[j].split == split) members.push_back(static_cast<int>(j));
-          }
-          SplitMix64 rng(StreamSeed(o.seed, split * kBabbleSources + k, "babble"));
-          const Speaker& spk = ctx.speakers[members[UniformIndex(rng, members.size())]];
-          std::string text;
-          for (int q = 0; q < kPhrasesPerBabbleSource; ++q) text += (q ? " " : "") + DrawText(rng, 0.5);
-          DIAL_ASSIGN_OR_RETURN(Waveform w, Speak(ctx, spk, text, "babble-" + std::to_string(i)));
-          const double power = MeanPower(w.samples);
-          const float scale = static_cast<float>(1.0 / std::sqrt(power));
-          for (float& x : w.samples) x *= scale;
-          ctx.babble[split][k] = std::move(w.samples);
-          return Status::Ok();
-        },
-        [&](int64_t) { return report(0, 0.0); }));
+  std::vector<std::pair<int, int>> jobs_list;  // (split, source)
+  for (int s = 0; s < kNumSplits; ++s) {
+    ctx.babble[s].resize(kBabbleSources);
+    for (int k = 0; k < kBabbleSources; ++k) jobs_list.emplace_back(s, k);
   }
+  return ParallelFor(
+      ctx, static_cast<int64_t>(jobs_list.size()), jobs,
+      [&](int64_t i) -> Status {
+        const auto [split, k] = jobs_list[static_cast<size_t>(i)];
+        std::vector<int> members;
+        for (size_t j = 0; j < ctx.speakers.size(); ++j) {
+          if (ctx.speakers[j].split == split) members.push_back(static_cast<int>(j));
+        }
+        SplitMix64 rng(StreamSeed(o.seed, split * kBabbleSources + k, "babble"));
+        const Speaker& spk = ctx.speakers[members[UniformIndex(rng, members.size())]];
+        std::string text;
+        for (int q = 0; q < kPhrasesPerBabbleSource; ++q) text += (q ? " " : "") + DrawText(rng, 0.5);
+        DIAL_ASSIGN_OR_RETURN(Waveform w, Speak(ctx, spk, text, "babble-" + std::to_string(i)));
+        const double power = MeanPower(w.samples);
+        const float scale = static_cast<float>(1.0 / std::sqrt(power));
+        for (float& x : w.samples) x *= scale;
+        ctx.babble[split][k] = std::move(w.samples);
+        return Status::Ok();
+      },
+      [&](int64_t) { return report(0, 0.0); });
+}
 
-  // The speaking order: round-robin over the speakers in a seeded order, so that splits get utterances in
-  // proportion to their speakers and every speaker has spoken once after the first N utterances.
+// The speaking order: round-robin over the speakers in a seeded order, so that splits get utterances in
+// proportion to their speakers and every speaker has spoken once after the first N utterances.
+std::vector<int> SpeakingOrder(const Context& ctx) {
   std::vector<int> order(ctx.speakers.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-  {
-    SplitMix64 rng(StreamSeed(o.seed, 0, "speaking-order"));
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[UniformIndex(rng, i)]);
-  }
+  SplitMix64 rng(StreamSeed(ctx.options->seed, 0, "speaking-order"));
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[UniformIndex(rng, i)]);
+  return order;
+}
 
-  std::vector<UtterancePlan> kept;
-  std::vector<double> kept_seconds;
-  double total = 0;
+// The utterances of the corpus, rendered into ctx.tmp_dir/wav, and their lengths.
+struct KeptUtterances {
+  std::vector<UtterancePlan> plans;
+  std::vector<double> seconds;
+  double total_seconds = 0;
+};
+
+// Renders utterances in index order, in batches, until they last the hours asked for and every speaker has spoken;
+// the wav files of a batch's utterances past that point are removed.
+Result<KeptUtterances> RenderUtterances(Context& ctx, int jobs, const ReportFn& report) {
+  const SynthOptions& o = *ctx.options;
+  const double target = o.hours * 3600.0;
+  const std::vector<int> order = SpeakingOrder(ctx);
+  KeptUtterances kept;
+  double& total = kept.total_seconds;
   int64_t next_index = 0;
   const int64_t min_utterances = static_cast<int64_t>(ctx.speakers.size());
-  auto enough = [&] { return total >= target && static_cast<int64_t>(kept.size()) >= min_utterances; };
+  auto enough = [&] { return total >= target && static_cast<int64_t>(kept.plans.size()) >= min_utterances; };
   while (!enough()) {
     // Plan a batch sized from the mean length so far. The cut below goes by index order and each utterance is a
     // function of its index, so batch sizes (themselves functions of the lengths measured) never change output.
-    const double mean = kept.empty() ? kInitialSecondsPerUtterance : total / static_cast<double>(kept.size());
+    const double mean =
+        kept.plans.empty() ? kInitialSecondsPerUtterance : total / static_cast<double>(kept.plans.size());
     const int64_t want =
         std::max<int64_t>({static_cast<int64_t>(std::ceil((target - total) / mean * 1.05)),
-                           min_utterances - static_cast<int64_t>(kept.size()), static_cast<int64_t>(jobs)});
+                           min_utterances - static_cast<int64_t>(kept.plans.size()), static_cast<int64_t>(jobs)});
     std::vector<UtterancePlan> batch;
     for (int64_t i = 0; i < want; ++i) batch.push_back(PlanUtterance(o, ctx.speakers, order, next_index + i));
     next_index += want;
@@ -477,40 +484,43 @@ Result<SynthSummary> Build(Context& ctx, const SynthProgressFn& progress) {
           }
           return results[static_cast<size_t>(i)].status;
         },
-        [&](int64_t done) { return report(static_cast<int64_t>(kept.size()) + done, total + batch_seconds.load()); }));
+        [&](int64_t done) {
+          return report(static_cast<int64_t>(kept.plans.size()) + done, total + batch_seconds.load());
+        }));
     size_t used = 0;
     for (; used < batch.size() && !enough(); ++used) {
       total += results[used].seconds;
-      kept.push_back(batch[used]);
-      kept_seconds.push_back(results[used].seconds);
+      kept.plans.push_back(batch[used]);
+      kept.seconds.push_back(results[used].seconds);
     }
     for (size_t i = used; i < batch.size(); ++i) {
       std::error_code ignored;
       fs::remove(ctx.tmp_dir / "wav" / (batch[i].id + ".wav"), ignored);
     }
   }
-  if (!report(static_cast<int64_t>(kept.size()), total)) return Cancelled("corpus synthesis cancelled");
+  return kept;
+}
 
-  // Kaldi data directories, sorted by id (byte order, as Kaldi's `sort` with LC_ALL=C).
-  SynthSummary summary;
-  summary.out_dir = o.out_dir;
+// Kaldi data directories, one per split, sorted by id (byte order, as Kaldi's `sort` with LC_ALL=C); counts each
+// split's utterances, speakers and seconds into `summary`.
+Status WriteKaldiSplits(const Context& ctx, const KeptUtterances& kept, SynthSummary& summary) {
   for (int s = 0; s < kNumSplits; ++s) {
     std::vector<size_t> members;
-    for (size_t i = 0; i < kept.size(); ++i) {
-      if (ctx.speakers[kept[i].speaker].split == s) members.push_back(i);
+    for (size_t i = 0; i < kept.plans.size(); ++i) {
+      if (ctx.speakers[kept.plans[i].speaker].split == s) members.push_back(i);
     }
-    std::sort(members.begin(), members.end(), [&](size_t a, size_t b) { return kept[a].id < kept[b].id; });
+    std::sort(members.begin(), members.end(), [&](size_t a, size_t b) { return kept.plans[a].id < kept.plans[b].id; });
     std::vector<std::string> wav_scp, text, utt2spk, utt2noise;
     std::map<std::string, std::vector<std::string>> spk2utt;
     for (size_t i : members) {
-      const UtterancePlan& p = kept[i];
+      const UtterancePlan& p = kept.plans[i];
       const std::string& spk = ctx.speakers[p.speaker].id;
       wav_scp.push_back(p.id + " ../wav/" + p.id + ".wav");
       text.push_back(p.id + " " + p.text);
       utt2spk.push_back(p.id + " " + spk);
       utt2noise.push_back(p.id + " " + (p.noisy ? p.noise_type + " " + FormatSnr(p.snr_db) : std::string("clean")));
       spk2utt[spk].push_back(p.id);
-      summary.seconds[s] += kept_seconds[i];
+      summary.seconds[s] += kept.seconds[i];
     }
     std::vector<std::string> spk_lines;
     for (const auto& [spk, utts] : spk2utt) {
@@ -530,9 +540,13 @@ Result<SynthSummary> Build(Context& ctx, const SynthProgressFn& progress) {
     DIAL_RETURN_IF_ERROR(WriteTextFile(dir / "spk2utt", WithNewline(spk_lines)));
     DIAL_RETURN_IF_ERROR(WriteTextFile(dir / "utt2noise", WithNewline(utt2noise)));
   }
+  return Status::Ok();
+}
 
-  // corpus.json: what it takes to rebuild the same corpus (no times, paths or job counts, so that it too is the
-  // same byte for byte).
+// corpus.json: what it takes to rebuild the same corpus (no times, paths or job counts, so that it too is the
+// same byte for byte).
+Status WriteCorpusJson(const Context& ctx, const SynthSummary& summary) {
+  const SynthOptions& o = *ctx.options;
   nlohmann::json j;
   j["generator"] = "dial corpus synth";
   j["seed"] = o.seed;
@@ -573,6 +587,29 @@ Result<SynthSummary> Build(Context& ctx, const SynthProgressFn& progress) {
   }
   j["speakers"] = speakers;
   DIAL_RETURN_IF_ERROR(WriteTextFile(ctx.tmp_dir / "corpus.json", j.dump(2) + "\n"));
+  return Status::Ok();
+}
+
+// The body of SynthesizeCorpus once the temporary directory exists.
+Result<SynthSummary> Build(Context& ctx, const SynthProgressFn& progress) {
+  const SynthOptions& o = *ctx.options;
+  const int jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const double target = o.hours * 3600.0;
+  const ReportFn report = [&](int64_t utts, double seconds) {
+    if (!progress) return true;
+    return progress(SynthProgress{utts, seconds, target});
+  };
+  const bool need_babble = o.clean_fraction < 1.0 && !o.snr_db.empty() &&
+                           std::find(o.noise_types.begin(), o.noise_types.end(), "babble") != o.noise_types.end();
+  if (need_babble) DIAL_RETURN_IF_ERROR(SynthesizeBabble(ctx, jobs, report));
+  DIAL_ASSIGN_OR_RETURN(const KeptUtterances kept, RenderUtterances(ctx, jobs, report));
+  if (!report(static_cast<int64_t>(kept.plans.size()), kept.total_seconds)) {
+    return Cancelled("corpus synthesis cancelled");
+  }
+  SynthSummary summary;
+  summary.out_dir = o.out_dir;
+  DIAL_RETURN_IF_ERROR(WriteKaldiSplits(ctx, kept, summary));
+  DIAL_RETURN_IF_ERROR(WriteCorpusJson(ctx, summary));
   return summary;
 }
 

@@ -1,12 +1,15 @@
 // Distributions: validation, internal/external conversion, and Optuna's distribution_json encoding.
 #include "dial/distribution.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_map>
 
+#include "core/distribution_internal.h"
 #include "dial/frozen_trial.h"
 
 namespace dial {
@@ -35,6 +38,24 @@ bool OnStepGrid(double offset, double step) {
 
 Json ChoiceToJson(const ParamValue& v) { return ParamValueToJson(v); }
 
+// 2^63 as a double: doubles in [-2^63, 2^63) convert to int64 without overflow.
+constexpr double kTwoTo63 = 0x1p63;
+
+// high − low + ... computed without overflow: the number of integers from low to high, less one, as unsigned.
+uint64_t IntWidth(const IntDistribution& d) { return static_cast<uint64_t>(d.high) - static_cast<uint64_t>(d.low); }
+
+// The integer nearest to `v`, saturated to the int64 range (a stored param_value may be rounded up to 2^63).
+int64_t SaturatingRound(double v) {
+  const double r = std::round(v);
+  if (r >= kTwoTo63) return std::numeric_limits<int64_t>::max();
+  if (r < -kTwoTo63) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(r);
+}
+
+// Validate(), with `storable_ints` false for distributions read from a storage: their int bounds may lie
+// beyond ±kMaxIntParamMagnitude (Optuna writes such), and the study must stay readable.
+Status ValidateDistribution(const Distribution& dist, bool storable_ints);
+
 }  // namespace
 
 std::string ParamValueToString(const ParamValue& value) {
@@ -60,7 +81,39 @@ bool ParamValueEquals(const ParamValue& a, const ParamValue& b) {
   return a == b;
 }
 
-Status Validate(const Distribution& dist) {
+namespace internal {
+
+std::optional<std::pair<size_t, size_t>> FindDuplicateChoice(const std::vector<ParamValue>& choices) {
+  // A canonical form per class of ParamValueEquals: numbers as the bits of their double (1 and 1.0 alike, -0.0 as
+  // 0.0, every NaN as one), the other kinds as they are; so a hash set finds what comparing every pair would.
+  using Canonical = std::variant<std::monostate, bool, uint64_t, std::string_view>;
+  const auto canonical = [](const ParamValue& v) -> Canonical {
+    if (std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v)) {
+      double d = std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v)) : std::get<double>(v);
+      if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+      if (d == 0.0) d = 0.0;
+      return std::bit_cast<uint64_t>(d);
+    }
+    if (const auto* b = std::get_if<bool>(&v)) return *b;
+    if (const auto* s = std::get_if<std::string>(&v)) return std::string_view(*s);
+    return std::monostate{};
+  };
+  std::unordered_map<Canonical, size_t> first;
+  first.reserve(choices.size());
+  for (size_t i = 0; i < choices.size(); ++i) {
+    auto [it, inserted] = first.emplace(canonical(choices[i]), i);
+    if (!inserted) return std::pair<size_t, size_t>{it->second, i};
+  }
+  return std::nullopt;
+}
+
+}  // namespace internal
+
+Status Validate(const Distribution& dist) { return ValidateDistribution(dist, /*storable_ints=*/true); }
+
+namespace {
+
+Status ValidateDistribution(const Distribution& dist, bool storable_ints) {
   if (const auto* f = std::get_if<FloatDistribution>(&dist)) {
     if (!std::isfinite(f->low) || !std::isfinite(f->high)) {
       return InvalidArgument("low (" + FormatDouble(f->low) + ") and high (" + FormatDouble(f->high) +
@@ -89,11 +142,18 @@ Status Validate(const Distribution& dist) {
       return InvalidArgument("low (" + std::to_string(i->low) + ") > high (" + std::to_string(i->high) + ")");
     }
     if (i->step < 1) return InvalidArgument("step must be >= 1, got " + std::to_string(i->step));
+    if (storable_ints && (i->low < -kMaxIntParamMagnitude || i->high > kMaxIntParamMagnitude)) {
+      return InvalidArgument("low (" + std::to_string(i->low) + ") and high (" + std::to_string(i->high) +
+                             ") must lie within -2^53 .. 2^53 (" + std::to_string(-kMaxIntParamMagnitude) + " .. " +
+                             std::to_string(kMaxIntParamMagnitude) +
+                             "): parameter values are stored as doubles (Optuna's param_value column), which hold "
+                             "integers exactly only up to 2^53");
+    }
     if (i->log) {
       if (i->low < 1) return InvalidArgument("log scale needs low >= 1, got low = " + std::to_string(i->low));
       if (i->step != 1) return InvalidArgument("step and log cannot be used together");
     }
-    if ((i->high - i->low) % i->step != 0) {
+    if (IntWidth(*i) % static_cast<uint64_t>(i->step) != 0) {
       return InvalidArgument("step (" + std::to_string(i->step) + ") does not divide the range [" +
                              std::to_string(i->low) + ", " + std::to_string(i->high) + "]");
     }
@@ -101,15 +161,13 @@ Status Validate(const Distribution& dist) {
   }
   const auto& c = std::get<CategoricalDistribution>(dist);
   if (c.choices.empty()) return InvalidArgument("choices must not be empty");
-  for (size_t a = 0; a < c.choices.size(); ++a) {
-    for (size_t b = a + 1; b < c.choices.size(); ++b) {
-      if (ParamValueEquals(c.choices[a], c.choices[b])) {
-        return InvalidArgument("duplicate choice " + ParamValueToString(c.choices[a]));
-      }
-    }
+  if (auto duplicate = internal::FindDuplicateChoice(c.choices)) {
+    return InvalidArgument("duplicate choice " + ParamValueToString(c.choices[duplicate->first]));
   }
   return Status::Ok();
 }
+
+}  // namespace
 
 bool Contains(const Distribution& dist, double v) {
   if (std::isnan(v)) return false;
@@ -118,9 +176,10 @@ bool Contains(const Distribution& dist, double v) {
     return !f->step || OnStepGrid(v - f->low, *f->step);
   }
   if (const auto* i = std::get_if<IntDistribution>(&dist)) {
-    if (v != std::round(v)) return false;
+    if (v != std::round(v) || v < -kTwoTo63 || v >= kTwoTo63) return false;
     const auto n = static_cast<int64_t>(v);
-    return n >= i->low && n <= i->high && (n - i->low) % i->step == 0;
+    return n >= i->low && n <= i->high &&
+           (static_cast<uint64_t>(n) - static_cast<uint64_t>(i->low)) % static_cast<uint64_t>(i->step) == 0;
   }
   const auto& c = std::get<CategoricalDistribution>(dist);
   return v == std::round(v) && v >= 0 && v < static_cast<double>(c.choices.size());
@@ -131,13 +190,13 @@ bool IsSingle(const Distribution& dist) {
     if (f->low == f->high) return true;
     return f->step && (f->high - f->low) < *f->step;
   }
-  if (const auto* i = std::get_if<IntDistribution>(&dist)) return i->high - i->low < i->step;
+  if (const auto* i = std::get_if<IntDistribution>(&dist)) return IntWidth(*i) < static_cast<uint64_t>(i->step);
   return std::get<CategoricalDistribution>(dist).choices.size() == 1;
 }
 
 ParamValue ToExternal(const Distribution& dist, double internal) {
   if (std::holds_alternative<FloatDistribution>(dist)) return internal;
-  if (std::holds_alternative<IntDistribution>(dist)) return static_cast<int64_t>(std::llround(internal));
+  if (std::holds_alternative<IntDistribution>(dist)) return SaturatingRound(internal);
   const auto& c = std::get<CategoricalDistribution>(dist);
   const auto index = static_cast<size_t>(std::llround(internal));
   assert(index < c.choices.size());
@@ -151,7 +210,15 @@ Result<double> ToInternal(const Distribution& dist, const ParamValue& value) {
     return InvalidArgument("value " + ParamValueToString(value) + " is not a number");
   }
   if (std::holds_alternative<IntDistribution>(dist)) {
-    if (const auto* i = std::get_if<int64_t>(&value)) return static_cast<double>(*i);
+    if (const auto* i = std::get_if<int64_t>(&value)) {
+      // Beyond 2^53 the double is another integer: refuse rather than store a value the objective did not give.
+      const double d = static_cast<double>(*i);
+      if (d >= kTwoTo63 || static_cast<int64_t>(d) != *i) {
+        return InvalidArgument("value " + std::to_string(*i) +
+                               " is beyond 2^53 and cannot be stored exactly (parameter values are doubles)");
+      }
+      return d;
+    }
     if (const auto* d = std::get_if<double>(&value); d && *d == std::round(*d)) return *d;
     return InvalidArgument("value " + ParamValueToString(value) + " is not an integer");
   }
@@ -233,11 +300,19 @@ Result<Distribution> DistributionFromJson(std::string_view text) {
     if (!a.contains(key) || !a[key].is_number()) return std::nullopt;
     return a[key].get<double>();
   };
+  // Exact over the whole int64 range: an integer is read as one, never through a double.
   const auto integer = [&](const char* key) -> std::optional<int64_t> {
     if (!a.contains(key) || !a[key].is_number()) return std::nullopt;
-    const double v = a[key].get<double>();
-    if (v != std::round(v)) return std::nullopt;
-    return static_cast<int64_t>(v);
+    const Json& v = a[key];
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+      return static_cast<int64_t>(u);
+    }
+    if (v.is_number_integer()) return v.get<int64_t>();
+    const double d = v.get<double>();
+    if (d != std::round(d) || d < -kTwoTo63 || d >= kTwoTo63) return std::nullopt;
+    return static_cast<int64_t>(d);
   };
   const auto boolean = [&](const char* key) { return a.contains(key) && a[key].is_boolean() && a[key].get<bool>(); };
   Distribution dist;
@@ -262,7 +337,7 @@ Result<Distribution> DistributionFromJson(std::string_view text) {
   } else if (name == "IntDistribution" || name == "IntUniformDistribution" || name == "IntLogUniformDistribution") {
     IntDistribution i;
     auto low = integer("low"), high = integer("high");
-    if (!low || !high) return bad("low and high must be integers");
+    if (!low || !high) return bad("low and high must be integers in the int64 range");
     i.low = *low;
     i.high = *high;
     i.step = integer("step").value_or(1);
@@ -282,7 +357,9 @@ Result<Distribution> DistributionFromJson(std::string_view text) {
   } else {
     return InvalidArgument("unknown distribution '" + name + "' in distribution_json");
   }
-  if (auto s = Validate(dist); !s.ok()) return s.WithContext("distribution_json " + std::string(text));
+  if (auto s = ValidateDistribution(dist, /*storable_ints=*/false); !s.ok()) {
+    return s.WithContext("distribution_json " + std::string(text));
+  }
   return dist;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "dial/frozen_trial.h"
 
@@ -121,6 +122,72 @@ TEST(DistributionTest, ReadsOptunasOlderNames) {
   EXPECT_FALSE(DistributionFromJson(R"({"name": "Weird", "attributes": {}})").ok());
   EXPECT_FALSE(DistributionFromJson("not json").ok());
   EXPECT_FALSE(DistributionFromJson(R"({"name": "FloatDistribution", "attributes": {"low": 2, "high": 1}})").ok());
+}
+
+// Int bounds: a parameter value is a double (and Optuna's param_value a FLOAT column), exact for integers only up
+// to 2^53, so wider bounds are refused; the widest accepted range keeps every value, its ends included, exact.
+TEST(DistributionTest, IntBoundsBeyondTwoTo53AreRefused) {
+  constexpr int64_t kMax = kMaxIntParamMagnitude;
+  constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+  EXPECT_TRUE(Validate(IntDistribution{-kMax, kMax}).ok());
+  for (const IntDistribution& d :
+       {IntDistribution{0, kInt64Max}, IntDistribution{kInt64Min, kInt64Max},
+        IntDistribution{-(kInt64Max / 2 + 1), kInt64Max / 2 + 1}, IntDistribution{-kMax - 1, 0},
+        IntDistribution{0, kMax + 1}, IntDistribution{1, kInt64Max, 1, true}}) {
+    const Status s = Validate(d);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << DistributionToString(d);
+    EXPECT_NE(s.message().find("2^53"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(std::to_string(d.high)), std::string::npos) << s.message();
+  }
+  const Distribution widest = IntDistribution{-kMax, kMax};
+  for (int64_t v : {-kMax, -kMax + 1, int64_t{0}, kMax - 1, kMax}) {
+    Result<double> internal = ToInternal(widest, ParamValue{v});
+    ASSERT_TRUE(internal.ok()) << v;
+    EXPECT_TRUE(Contains(widest, *internal)) << v;
+    EXPECT_EQ(std::get<int64_t>(ToExternal(widest, *internal)), v);
+  }
+  // 2^53 + 1 has no double: it would be stored as 2^53.
+  EXPECT_EQ(ToInternal(widest, ParamValue{kMax + 1}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ToInternal(IntDistribution{0, 8}, ParamValue{kInt64Max}).status().code(), StatusCode::kInvalidArgument);
+  // A stored value rounded up to 2^63 neither overflows nor counts as inside.
+  EXPECT_FALSE(Contains(IntDistribution{0, 8}, 0x1p63));
+  EXPECT_FALSE(Contains(IntDistribution{0, 8}, -0x1p64));
+}
+
+// distribution_json with extreme int bounds: written and read back exactly (never through a double), and bounds
+// that Optuna accepts and writes but dial would refuse stay readable, so such a study can be listed.
+TEST(DistributionTest, JsonRoundTripOfExtremeIntBoundsIsExact) {
+  constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+  for (const IntDistribution& d :
+       {IntDistribution{-kMaxIntParamMagnitude, kMaxIntParamMagnitude}, IntDistribution{0, kInt64Max},
+        IntDistribution{kInt64Min, kInt64Max}, IntDistribution{kInt64Min, kInt64Max - 1, 2},
+        IntDistribution{kMaxIntParamMagnitude - 1, kMaxIntParamMagnitude + 1}}) {
+    const std::string json = DistributionToJson(d);
+    EXPECT_NE(json.find(std::to_string(d.high)), std::string::npos) << json;
+    Result<Distribution> back = DistributionFromJson(json);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    const auto& i = std::get<IntDistribution>(*back);
+    EXPECT_EQ(i.low, d.low) << json;
+    EXPECT_EQ(i.high, d.high) << json;
+    EXPECT_EQ(i.step, d.step) << json;
+  }
+  // As Optuna 3.1 writes it for suggest_int("k", 0, 2**63 - 1).
+  Result<Distribution> optuna = DistributionFromJson(
+      R"({"name": "IntDistribution", "attributes": {"log": false, "step": 1, "low": 0, "high": 9223372036854775807}})");
+  ASSERT_TRUE(optuna.ok()) << optuna.status().ToString();
+  EXPECT_EQ(std::get<IntDistribution>(*optuna).high, kInt64Max);
+  EXPECT_TRUE(Contains(*optuna, 4.0e18));
+  EXPECT_FALSE(IsSingle(*optuna));
+  EXPECT_EQ(std::get<int64_t>(ToExternal(*optuna, 0x1p63)), kInt64Max);  // param_value 2^63 - 1 read as a double
+  // Beyond int64: not an integer dial can hold.
+  EXPECT_FALSE(
+      DistributionFromJson(
+          R"({"name": "IntDistribution", "attributes": {"log": false, "step": 1, "low": 0, "high": 9223372036854775808}})")
+          .ok());
+  EXPECT_FALSE(
+      DistributionFromJson(R"({"name": "IntDistribution", "attributes": {"step": 1, "low": -1e19, "high": 0}})").ok());
 }
 
 TEST(DistributionTest, CompatibilityAcrossTrialsFollowsOptuna) {

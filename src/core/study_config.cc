@@ -2,6 +2,7 @@
 // pruner, command) so that a bad file fails before anything is written; and the objective a file describes.
 #include "dial/study_config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,9 +13,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "core/distribution_internal.h"
 #include "core/study_config_internal.h"
 #include "dial/functions.h"
 #include "dial/pruner.h"
@@ -190,6 +194,129 @@ std::string FileStem(const std::string& source) {
   return fs::path(source).stem().string();
 }
 
+// Aliases may add at most this many nodes to a study file's tree, counted as a walk that copies them would visit
+// them. yaml-cpp shares an aliased node, so parsing is linear in the text; but reading sampler options into JSON
+// visits an alias's node once per reference, and nine aliases of nine aliases of ... (a "billion laughs") is a
+// few hundred bytes of text and 10^9 nodes. Reusing a distribution block or an option list adds a few dozen.
+constexpr uint64_t kMaxAliasNodes = 100000;
+
+// The parse events of the first document of a study file, read before any of it is interpreted: the first alias
+// past kMaxAliasNodes, or one that refers to a node containing it (a cycle no walk could finish), with the line and
+// the key where it stands.
+class AliasScan final : public YAML::EventHandler {
+ public:
+  struct Problem {
+    YAML::Mark mark;
+    std::string key;
+    std::string what;
+  };
+  const std::optional<Problem>& problem() const { return problem_; }
+  const std::optional<YAML::Mark>& document_start() const { return document_start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { document_start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t anchor) override { Add(1, anchor, nullptr); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t anchor, const std::string& value) override {
+    Add(1, anchor, &value);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchor_nodes_.find(anchor);
+    if (it == anchor_nodes_.end() || it->second == kOpen) {
+      Report(mark, "a YAML alias that refers to a node containing it (a cycle): write the value out");
+      Add(1, 0, nullptr);
+      return;
+    }
+    alias_nodes_ = std::min(alias_nodes_ + it->second, kSaturated);
+    if (alias_nodes_ > kMaxAliasNodes) {
+      Report(mark, "YAML aliases expand the file by more than " + std::to_string(kMaxAliasNodes) +
+                       " nodes (aliases of aliases, as in a \"billion laughs\"): write the values out");
+    }
+    Add(it->second, 0, nullptr);
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(anchor, false);
+  }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    Open(anchor, true);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  // Sizes saturate here, far above any limit and far below overflow.
+  static constexpr uint64_t kSaturated = uint64_t{1} << 62;
+  // The size of an anchored collection that is still open.
+  static constexpr uint64_t kOpen = ~uint64_t{0};
+
+  struct Frame {
+    bool map = false;
+    YAML::anchor_t anchor = 0;
+    uint64_t nodes = 1;
+    size_t children = 0;
+    std::string key;  // a map's latest key
+  };
+
+  void Open(YAML::anchor_t anchor, bool map) {
+    if (anchor != 0) anchor_nodes_[anchor] = kOpen;
+    stack_.push_back(Frame{map, anchor, 1, 0, ""});
+  }
+  void Close() {
+    Frame done = std::move(stack_.back());
+    stack_.pop_back();
+    Add(done.nodes, done.anchor, nullptr);
+  }
+  // A finished node of `nodes` nodes (an alias: its anchor's) joins the collection it is in.
+  void Add(uint64_t nodes, YAML::anchor_t anchor, const std::string* scalar) {
+    if (anchor != 0) anchor_nodes_[anchor] = nodes;
+    if (stack_.empty()) return;
+    Frame& parent = stack_.back();
+    if (parent.map && parent.children % 2 == 0) parent.key = scalar != nullptr ? *scalar : "?";
+    parent.nodes = std::min(parent.nodes + nodes, kSaturated);
+    ++parent.children;
+  }
+  void Report(const YAML::Mark& mark, const std::string& what) {
+    if (problem_) return;
+    std::string key;
+    for (const Frame& frame : stack_) {
+      if (frame.map) {
+        key += (key.empty() ? "" : ".") + frame.key;
+      } else {
+        key += "[" + std::to_string(frame.children) + "]";
+      }
+    }
+    problem_ = Problem{mark, key, what};
+  }
+
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, uint64_t> anchor_nodes_;
+  uint64_t alias_nodes_ = 0;
+  std::optional<Problem> problem_;
+  std::optional<YAML::Mark> document_start_;
+};
+
+// Before any part of a study file is read: one YAML document (yaml-cpp's Load would silently drop a second), and
+// aliases that stay small (AliasScan). Throws YAML::Exception on malformed YAML, as YAML::Load does.
+Status ScanDocuments(const std::string& text, const std::string& source) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  AliasScan first;
+  parser.HandleNextDocument(first);
+  if (const auto& problem = first.problem()) {
+    std::string message = source + ":" + std::to_string(problem->mark.line + 1) + ": ";
+    if (!problem->key.empty()) message += problem->key + ": ";
+    return InvalidArgument(message + problem->what);
+  }
+  AliasScan second;
+  if (parser.HandleNextDocument(second)) {
+    const int line = second.document_start() ? second.document_start()->line + 1 : 1;
+    return InvalidArgument(source + ":" + std::to_string(line) +
+                           ": a second YAML document (after ---): a study file is one document; put each study "
+                           "in a file of its own, or remove the ---");
+  }
+  return Status::Ok();
+}
+
 class Parser {
  public:
   explicit Parser(std::string source) : source_(std::move(source)) {}
@@ -285,6 +412,7 @@ class Parser {
 Result<StudyConfig> Parser::Parse(const std::string& text) {
   YAML::Node loaded;
   try {
+    DIAL_RETURN_IF_ERROR(ScanDocuments(text, source_));
     loaded = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     return InvalidArgument(source_ + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg);
@@ -648,14 +776,16 @@ Result<ParamSpec> Parser::ParseParam(const std::string& name, const YAML::Node& 
     if (!list.IsSequence()) return Error(list, list_key, "must be a list of values, got " + Describe(list));
     if (list.size() == 0) return Error(list, key, "empty choices: list at least one value");
     CategoricalDistribution cat;
+    cat.choices.reserve(list.size());
     for (size_t i = 0; i < list.size(); ++i) {
       DIAL_ASSIGN_OR_RETURN(ParamValue v, GetValue(list[i], list_key + "[" + std::to_string(i) + "]"));
-      for (const ParamValue& earlier : cat.choices) {
-        if (ParamValueEquals(earlier, v)) {
-          return Error(list[i], key, "duplicate choice " + ParamValueToString(v));
-        }
-      }
       cat.choices.push_back(std::move(v));
+    }
+    if (auto duplicate = internal::FindDuplicateChoice(cat.choices)) {
+      const auto [earlier, later] = *duplicate;
+      return Error(list[later], key,
+                   "duplicate choice " + ParamValueToString(cat.choices[later]) + " (" + list_key + "[" +
+                       std::to_string(earlier) + "] and [" + std::to_string(later) + "])");
     }
     spec.distribution = std::move(cat);
     return Status::Ok();

@@ -443,5 +443,86 @@ TEST(StudyConfigTest, MultiFidelityBuiltinReportsALearningCurve) {
   EXPECT_THAT(ErrorOf("objective: {builtin: mf_hartmann6, max_fidelity: 500}\n"), HasSubstr("max_fidelity"));
 }
 
+// `key:` as a mapping with `name` and anchors l0..l{levels-1}, each a list of nine aliases of the one before: the
+// "billion laughs", 10 * 9^(levels-1) nodes for whatever walks it in full, in a few hundred bytes.
+std::string AliasBomb(const std::string& key, const std::string& name, int levels) {
+  std::string text = key + ":\n  name: " + name + "\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < levels; ++level) {
+    const std::string alias = "*l" + std::to_string(level - 1);
+    text += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [" + alias;
+    for (int i = 1; i < 9; ++i) text += ", " + alias;
+    text += "]\n";
+  }
+  return text;
+}
+
+TEST(StudyConfigTest, AliasBombsAreRefusedBeforeAnyKeyIsRead) {
+  const std::string head = "objective: {builtin: branin2}\n";
+  // l0..l4 add 9 * (10 + 91 + 820 + 7381) = 74718 nodes through aliases; the first alias of l5 (66430) crosses the
+  // limit. Today's NodeToJson would build those 672588 nodes and then complain about an unknown option.
+  EXPECT_THAT(ErrorOf(head + AliasBomb("sampler", "random", 6)),
+              StartsWith("study.yaml:9: sampler.l5[0]: YAML aliases expand the file by more than 100000 nodes"));
+  EXPECT_THAT(ErrorOf(head + AliasBomb("pruner", "median", 6)),
+              StartsWith("study.yaml:9: pruner.l5[0]: YAML aliases expand"));
+  // Anywhere in the file, and the full bomb as fast as a small one.
+  EXPECT_THAT(ErrorOf(head + AliasBomb("search_space", "x", 9)), StartsWith("study.yaml:9: search_space.l5[0]:"));
+  EXPECT_THAT(ErrorOf(head + AliasBomb("sampler", "grid", 12)), StartsWith("study.yaml:9: sampler.l5[0]:"));
+  // An alias inside the node it refers to would send any walk round forever.
+  EXPECT_THAT(ErrorOf(head + "sampler: {name: random, loop: &loop [1, *loop]}\n"),
+              StartsWith("study.yaml:2: sampler.loop[1]: a YAML alias that refers to a node containing it"));
+  // Aliases that reuse a block stay as they were.
+  Result<StudyConfig> reused = Parse(
+      "objective: {builtin: branin2}\n"
+      "search_space:\n"
+      "  x0: &range {type: float, low: -5, high: 10}\n"
+      "  x1: *range\n"
+      "sampler: {name: tpe, n_startup_trials: &n 5, n_ei_candidates: *n}\n");
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  EXPECT_EQ(reused->search_space.size(), 2u);
+  EXPECT_EQ(reused->sampler_options["n_ei_candidates"], 5);
+}
+
+TEST(StudyConfigTest, ASecondYamlDocumentIsRefused) {
+  EXPECT_THAT(ErrorOf("objective: {builtin: branin2}\nn_trials: 5\n---\nn_trials: 500\n"),
+              StartsWith("study.yaml:3: a second YAML document (after ---): a study file is one document"));
+  EXPECT_THAT(ErrorOf("---\nobjective: {builtin: branin2}\n...\n---\nstudy: b\n"),
+              StartsWith("study.yaml:4: a second YAML document"));
+  EXPECT_TRUE(Parse("---\nobjective: {builtin: branin2}\n...\n").ok());
+}
+
+// "opt: [c0, c1, ...]" with n distinct choices.
+std::string ManyChoices(size_t n, const std::string& extra = "") {
+  std::string text = "objective: {builtin: branin2}\nfixed: {x0: 1, x1: 2}\nsearch_space:\n  opt: [c0";
+  for (size_t i = 1; i < n; ++i) text += ", c" + std::to_string(i);
+  return text + extra + "]\n";
+}
+
+TEST(StudyConfigTest, ALargeCategoricalLoadsInLinearTime) {
+  // Comparing every pair took minutes here (2 * 10^10 comparisons).
+  Result<StudyConfig> config = Parse(ManyChoices(200000));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->search_space.size(), 1u);
+  EXPECT_EQ(std::get<CategoricalDistribution>(config->search_space[0].distribution).choices.size(), 200000u);
+  EXPECT_THAT(ErrorOf(ManyChoices(200000, ", c5")),
+              StartsWith("study.yaml:4: search_space.opt: duplicate choice c5 (search_space.opt[5] and [200000])"));
+}
+
+TEST(StudyConfigTest, DuplicateChoicesAreFoundByPositionWithTheEqualityOfValues) {
+  const std::string head = "objective: {builtin: branin2}\nfixed: {x0: 1, x1: 2}\nsearch_space:\n  opt:\n";
+  // The first choice that repeats an earlier one, on its own line.
+  EXPECT_THAT(ErrorOf(head + "    - a\n    - b\n    - c\n    - b\n    - a\n"),
+              StartsWith("study.yaml:8: search_space.opt: duplicate choice b (search_space.opt[1] and [3])"));
+  EXPECT_THAT(ErrorOf(head + "    choices: [1, 2, 1.0]\n"),
+              StartsWith("study.yaml:5: search_space.opt: duplicate choice 1 (search_space.opt.choices[0] and [2])"));
+  for (const std::string same : {"[.nan, .NaN]", "[0.0, -0.0]", "[null, ~]", "[true, True]", "[\"x\", x]",
+                                 "[9007199254740993, 9007199254740992]"}) {
+    EXPECT_THAT(ErrorOf(head + "    choices: " + same + "\n"), HasSubstr("duplicate choice")) << same;
+  }
+  for (const std::string different : {"[true, 1]", "[\"1\", 1]", "[null, \"null\"]", "[0, false]", "[1.5, 2.5]"}) {
+    Result<StudyConfig> config = Parse(head + "    choices: " + different + "\n");
+    EXPECT_TRUE(config.ok()) << different << ": " << config.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace dial

@@ -39,10 +39,10 @@ constexpr std::chrono::milliseconds kMemorySampleInterval{200};
 constexpr std::chrono::seconds kDrainAfterExit{2};
 // The longest stderr line quoted in a fail reason.
 constexpr size_t kReasonLineChars = 300;
-// The longest stdout line read as a report (docs/command-objective.md). It is the size above which the subprocess
-// (exec/subprocess.cc, kMaxLineBytes) passes a line on in pieces, so a callback longer than this is the first piece
-// of a longer line and the callbacks after it, up to one no longer than this, are the rest of it.
+// The longest stdout line read as a report (docs/command-objective.md). A line longer than the subprocess's limit
+// comes in pieces (exec/subprocess.h), so that limit must not be below this one.
 constexpr size_t kMaxReportLineBytes = size_t{1} << 20;
+static_assert(kMaxReportLineBytes <= kMaxOutputLineBytes, "a report line must reach the objective whole");
 // How much of a stdout line a fail reason quotes to name it.
 constexpr size_t kQuotedLineChars = 60;
 constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
@@ -269,29 +269,28 @@ struct TrialOutput {
   std::string final_text;
   int64_t last_step = -1;
   int64_t stdout_lines = 0;   // lines of stdout seen so far: the number of the current one
-  bool in_long_line = false;  // the last callback was a piece of a line over kMaxReportLineBytes
+  bool in_long_line = false;  // the last callback was a piece of a long line that goes on in the next one
   Status protocol_error;      // a report the trial cannot be read from: the trial fails with it
   bool prune = false;
   bool stopping = false;  // once the child is being stopped, its reports are only logged
   Status error;           // a storage error while reporting
 };
 
-// Reads one line of the child's stdout (already logged): an intermediate value is reported and the pruner asked; the
-// final line is kept; a report that cannot be read, or a step that is not a non-negative integer, sets
-// out.protocol_error naming the line.
-void OnStdoutLine(std::string_view line, Trial& trial, const CommandObjectiveOptions& options, TrialOutput& out) {
-  // After a piece of a line over the limit, the callbacks up to one no longer than the limit are the rest of that
-  // line. Such a last piece is still read (it is a line of its own when a whole line just over the limit came in one
-  // read, which the subprocess does not tell apart), but it neither gets a number nor fails the trial: it may be the
-  // tail of a long log line.
+// Reads one line of the child's stdout (already logged), or a piece of a long one that `continues` in the next
+// call: an intermediate value is reported and the pruner asked; the final line is kept; a report that cannot be
+// read, or a step that is not a non-negative integer, sets out.protocol_error naming the line.
+void OnStdoutLine(std::string_view line, bool continues, Trial& trial, const CommandObjectiveOptions& options,
+                  TrialOutput& out) {
+  // A long line is judged by its first piece, which carries its start and its number; the rest of it is only logged.
   const bool rest_of_long_line = out.in_long_line;
-  out.in_long_line = line.size() > kMaxReportLineBytes;
-  const int64_t number = rest_of_long_line ? out.stdout_lines : ++out.stdout_lines;
+  out.in_long_line = continues;
+  if (rest_of_long_line) return;
+  const int64_t number = ++out.stdout_lines;
   if (!out.protocol_error.ok()) return;
   auto fail = [&](const std::string& what) {
-    if (!rest_of_long_line) out.protocol_error = TrialFailure(StdoutLineRef(number, line) + ": " + what);
+    out.protocol_error = TrialFailure(StdoutLineRef(number, line) + ": " + what);
   };
-  if (line.size() > kMaxReportLineBytes) {
+  if (continues || line.size() > kMaxReportLineBytes) {
     if (LooksLikeReport(line, options.metrics)) {
       fail("longer than the limit of 1 MiB (" + std::to_string(kMaxReportLineBytes) + " bytes) per line");
     }
@@ -337,6 +336,331 @@ void OnStdoutLine(std::string_view line, Trial& trial, const CommandObjectiveOpt
   } else if (*prune) {
     out.prune = true;
   }
+}
+
+// Appends a line of the child's stderr to its log and to the tail kept for the trial.
+void OnStderrLine(std::string_view line, TrialOutput& out) {
+  out.stderr_log << line << '\n' << std::flush;
+  out.stderr_tail.append(line);
+  out.stderr_tail += '\n';
+  if (out.stderr_tail.size() > kStderrTailBytes) out.stderr_tail.erase(0, out.stderr_tail.size() - kStderrTailBytes);
+  if (line.find_first_not_of(" \t\r") != std::string_view::npos) out.last_stderr_line = std::string(line);
+}
+
+// `status`, after keeping the tail of the child's stderr in the trial (system attr dial:stderr_tail).
+Status WithStderrTail(Trial& trial, const TrialOutput& out, Status status) {
+  if (!out.stderr_tail.empty()) {
+    Status s = trial.SetSystemAttr(std::string(kStderrTailAttr), SanitizeUtf8(out.stderr_tail));
+    if (!s.ok()) return s;
+  }
+  return status;
+}
+
+// The trial's directory, <trials_dir>/<study>/<trial number>, made absolute and created.
+Result<fs::path> MakeTrialDir(Trial& trial, const CommandObjectiveOptions& options) {
+  std::error_code ec;
+  fs::path trial_dir = fs::absolute(
+      fs::path(options.trials_dir) / StudyDirName(trial.study().name()) / std::to_string(trial.number()), ec);
+  if (ec) return IoError("trials_dir " + options.trials_dir + ": " + ec.message());
+  fs::create_directories(trial_dir, ec);
+  if (ec) return IoError("cannot create trial directory " + trial_dir.string() + ": " + ec.message());
+  return trial_dir;
+}
+
+// Writes the trial's params as JSON to <trial_dir>/params.json (DIAL_PARAMS_FILE) and returns its path.
+Result<fs::path> WriteParamsFile(const fs::path& trial_dir, const std::map<std::string, ParamValue>& params) {
+  Json params_json = Json::object();
+  for (const auto& [name, value] : params) params_json[name] = ParamValueToJson(value);
+  const fs::path params_path = trial_dir / "params.json";
+  std::ofstream out(params_path);
+  out << params_json.dump(2) << "\n";
+  if (!out) return IoError("cannot write " + params_path.string());
+  return params_path;
+}
+
+// The command's argv with its placeholders filled in from the params, the trial number, its directory and the
+// study's name.
+Result<std::vector<std::string>> TrialArgv(Trial& trial, const std::map<std::string, ParamValue>& params,
+                                           const CommandObjectiveOptions& options, const std::string& trial_dir) {
+  const std::string study_name = trial.study().name();
+  auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+    auto it = params.find(name);
+    if (it != params.end()) return ParamValueToString(it->second);
+    if (name == kTrialNumberPlaceholder) return std::to_string(trial.number());
+    if (name == kTrialDirPlaceholder) return trial_dir;
+    if (name == kStudyNamePlaceholder) return study_name;
+    return std::nullopt;
+  };
+  std::vector<std::string> argv;
+  for (const std::string& arg : options.argv) {
+    Result<std::string> substituted = SubstitutePlaceholders(arg, lookup);
+    if (!substituted.ok()) {
+      // Typically a conditional parameter whose `when` does not hold in this trial: an empty argument would be
+      // silently wrong, so the trial fails and says where to read such parameters instead.
+      return TrialFailure(substituted.status().message() +
+                          ": this trial has no such parameter (a conditional "
+                          "parameter is read from $DIAL_PARAMS_FILE rather than placed in the command)");
+    }
+    argv.push_back(std::move(substituted).value());
+  }
+  return argv;
+}
+
+// dial's own environment, plus PYTHONUNBUFFERED, the params (DIAL_PARAM_<NAME>) and what names the trial (DIAL_*).
+std::map<std::string, std::string> BaseEnvironment(Trial& trial, const std::map<std::string, ParamValue>& params,
+                                                   const fs::path& params_path, const std::string& trial_dir) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string entry(*e);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  // Python buffers a piped stdout, which would hold intermediate values back until the trainer exits and make
+  // pruning useless; a user's own setting wins.
+  env.emplace("PYTHONUNBUFFERED", "1");
+  for (const auto& [name, value] : params) env[EnvName(name)] = ParamValueToString(value);
+  env["DIAL_PARAMS_FILE"] = params_path.string();
+  env["DIAL_TRIAL_NUMBER"] = std::to_string(trial.number());
+  env["DIAL_TRIAL_ID"] = std::to_string(trial.id());
+  env["DIAL_STUDY_NAME"] = trial.study().name();
+  env["DIAL_STORAGE_URL"] = trial.study().storage().url();
+  env["DIAL_TRIAL_DIR"] = trial_dir;
+  return env;
+}
+
+// The directory of the trial numbered `number` (a JSON integer) of the same study: a sibling of `trial_dir`.
+std::string SiblingTrialDir(const fs::path& trial_dir, const Json& number) {
+  return (trial_dir.parent_path() / std::to_string(number.get<int64_t>())).string();
+}
+
+// A PBT segment (include/dial/pbt.h, docs/pbt.md): the steps it trains, and DIAL_CHECKPOINT_DIR, where it loads
+// its checkpoint at start and saves it at the end. The checkpoint it starts from (its member's previous segment,
+// or after an exploit the better member's) is copied there first, so every segment's checkpoint stays as it left
+// it for any member that exploits it later. A trial failure when that checkpoint is missing or cannot be copied.
+Status PreparePbtCheckpoint(const fs::path& trial_dir, const AttrMap& attrs, const Json& generation,
+                            std::map<std::string, std::string>& env) {
+  std::error_code ec;
+  const fs::path checkpoint_dir = trial_dir / "checkpoint";
+  env["DIAL_CHECKPOINT_DIR"] = checkpoint_dir.string();
+  env["DIAL_PBT_GENERATION"] = generation.dump();
+  const std::pair<std::string_view, const char*> steps[] = {
+      {kPbtMemberAttr, "DIAL_PBT_MEMBER"}, {kPbtStartStepAttr, "DIAL_START_STEP"}, {kPbtEndStepAttr, "DIAL_END_STEP"}};
+  for (const auto& [key, name] : steps) {
+    if (auto a = attrs.find(std::string(key)); a != attrs.end()) env[name] = a->second.dump();
+  }
+  fs::remove_all(checkpoint_dir, ec);  // a copy left by an earlier attempt in this directory
+  auto from = attrs.find(std::string(kPbtCheckpointFromAttr));
+  if (from == attrs.end() || !from->second.is_number_integer()) {
+    fs::create_directories(checkpoint_dir, ec);
+    if (ec) return IoError("cannot create " + checkpoint_dir.string() + ": " + ec.message());
+    return Status::Ok();
+  }
+  const fs::path source = fs::path(SiblingTrialDir(trial_dir, from->second)) / "checkpoint";
+  if (!fs::is_directory(source)) {
+    return TrialFailure("pbt: trial " + from->second.dump() + " left no checkpoint in " + source.string() +
+                        " (a PBT trial saves its checkpoint in $DIAL_CHECKPOINT_DIR before it exits)");
+  }
+  fs::copy(source, checkpoint_dir, fs::copy_options::recursive, ec);
+  if (ec) {
+    return TrialFailure("pbt: cannot copy the checkpoint " + source.string() + " to " + checkpoint_dir.string() + ": " +
+                        ec.message());
+  }
+  env["DIAL_PBT_CHECKPOINT_FROM"] = from->second.dump();
+  // Trainers that follow the fidelity contract (the built-in asr) continue that trial's run.
+  env["DIAL_RESUME_FROM"] = SiblingTrialDir(trial_dir, from->second);
+  return Status::Ok();
+}
+
+// Where to resume from: a retry continues from the trial it replaces (the last of its retry chain); a promoted
+// trial whose level only adds epochs continues from its parent (include/dial/fidelity.h); a PBT segment from its
+// checkpoint (PreparePbtCheckpoint).
+Status AddResumeEnvironment(const fs::path& trial_dir, const AttrMap& attrs, std::map<std::string, std::string>& env) {
+  if (auto it = attrs.find(std::string(kFidelityLevelAttr)); it != attrs.end()) {
+    env["DIAL_FIDELITY_LEVEL"] = it->second.dump();
+  }
+  if (auto it = attrs.find(std::string(kFidelityResumeFromAttr)); it != attrs.end() && it->second.is_number_integer()) {
+    env["DIAL_FIDELITY_PARENT_DIR"] = SiblingTrialDir(trial_dir, it->second);
+    env["DIAL_RESUME_FROM"] = env["DIAL_FIDELITY_PARENT_DIR"];
+  }
+  if (auto it = attrs.find(std::string(kPbtGenerationAttr)); it != attrs.end() && it->second.is_number_integer()) {
+    DIAL_RETURN_IF_ERROR(PreparePbtCheckpoint(trial_dir, attrs, it->second, env));
+  }
+  if (auto it = attrs.find(std::string(kRetryHistoryAttr));
+      it != attrs.end() && it->second.is_array() && !it->second.empty() && it->second.back().is_number_integer()) {
+    env["DIAL_RESUME_FROM"] = SiblingTrialDir(trial_dir, it->second.back());
+  }
+  return Status::Ok();
+}
+
+// resources_per_trial (exec/resources.h): the grant the worker recorded on the trial. Thread settings are defaults
+// (the study's `env`, applied here, may set others); the GPUs are not: a trial sees exactly the GPUs it was given,
+// none when it asked for none. Returns the trial's memory limit in bytes, if it has one.
+std::optional<int64_t> AddResourceEnvironment(const AttrMap& attrs, const CommandObjectiveOptions& options,
+                                              std::map<std::string, std::string>& env) {
+  std::optional<int64_t> memory_limit_bytes;
+  auto grant = attrs.find(kResourcesAttr);
+  if (grant != attrs.end()) {
+    if (std::optional<int64_t> threads = ThreadsFor(grant->second)) {
+      for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DIAL_NUM_THREADS"}) {
+        env[name] = std::to_string(*threads);
+      }
+    }
+    memory_limit_bytes = MemoryLimitBytesFor(grant->second);
+  }
+  for (const auto& [name, value] : options.env) env[name] = value;
+  if (grant != attrs.end()) {
+    if (std::optional<std::string> devices = CudaVisibleDevicesFor(grant->second)) {
+      env["CUDA_VISIBLE_DEVICES"] = *devices;
+    }
+    // Ids listed by nvidia-smi are in PCI bus order; CUDA, unless told so, numbers GPUs fastest first.
+    if (grant->second.is_object() && grant->second.contains("cuda_device_order")) {
+      env.emplace("CUDA_DEVICE_ORDER", grant->second["cuda_device_order"].get<std::string>());
+    }
+  }
+  return memory_limit_bytes;
+}
+
+// How to start the trial's command, and the memory limit it runs under.
+struct TrialLaunch {
+  SpawnOptions spawn;
+  std::optional<int64_t> memory_limit_bytes;
+};
+
+// The trial's inputs (params file, argv, environment) and how to start its command in `trial_dir`.
+Result<TrialLaunch> PrepareLaunch(Trial& trial, const std::map<std::string, ParamValue>& params,
+                                  const CommandObjectiveOptions& options, const fs::path& trial_dir) {
+  const std::string trial_dir_text = trial_dir.string();
+  DIAL_ASSIGN_OR_RETURN(const fs::path params_path, WriteParamsFile(trial_dir, params));
+  DIAL_ASSIGN_OR_RETURN(std::vector<std::string> argv, TrialArgv(trial, params, options, trial_dir_text));
+  Result<std::string> executable = ResolveExecutable(argv[0]);
+  if (!executable.ok()) return TrialFailure(executable.status().message());
+  std::map<std::string, std::string> env = BaseEnvironment(trial, params, params_path, trial_dir_text);
+  const AttrMap& attrs = trial.frozen().system_attrs;
+  DIAL_RETURN_IF_ERROR(AddResumeEnvironment(trial_dir, attrs, env));
+  TrialLaunch launch;
+  launch.memory_limit_bytes = AddResourceEnvironment(attrs, options, env);
+  std::error_code ec;
+  // Absolute, because the child changes to its working directory before the program is looked up.
+  launch.spawn.executable = fs::absolute(*executable, ec).string();
+  launch.spawn.argv = std::move(argv);
+  for (const auto& [name, value] : env) launch.spawn.env.push_back(name + "=" + value);
+  launch.spawn.cwd = options.workdir.empty() ? trial_dir_text : options.workdir;
+  return launch;
+}
+
+// Why a running child must be stopped now, and whether the trial keeps its stderr tail.
+struct StopReason {
+  Status status;
+  bool keep_stderr_tail = true;
+};
+
+// The reason to stop the child after `elapsed`: interrupted, a storage error, an unreadable report, pruning or the
+// timeout; nullopt while it may go on.
+std::optional<StopReason> ReasonToStop(const TrialOutput& out, const CommandObjectiveOptions& options,
+                                       const std::atomic<bool>* stop_flag, std::chrono::duration<double> elapsed) {
+  if (stop_flag != nullptr && stop_flag->load()) return StopReason{Cancelled("interrupted")};
+  if (!out.error.ok()) return StopReason{out.error, /*keep_stderr_tail=*/false};
+  if (!out.protocol_error.ok()) return StopReason{out.protocol_error};
+  if (out.prune) return StopReason{TrialPruned("pruned at step " + std::to_string(out.last_step)), false};
+  if (options.timeout_seconds.has_value() && elapsed >= std::chrono::duration<double>(*options.timeout_seconds)) {
+    char text[64];
+    snprintf(text, sizeof(text), "timed out after %g s", *options.timeout_seconds);
+    return StopReason{DeadlineExceeded(text)};
+  }
+  return std::nullopt;
+}
+
+// Kills the child's process group at once when it holds more than `limit_bytes` of resident memory (a trial over
+// its limit is taking memory its siblings were promised): the trial failure that says so, or nullopt.
+std::optional<Status> KillIfOverMemory(Subprocess& proc, int64_t limit_bytes, TrialOutput& out,
+                                       const OutputPieceCallback& on_line) {
+  const int64_t resident = proc.GroupResidentBytes();
+  if (resident <= limit_bytes) return std::nullopt;
+  out.stopping = true;
+  proc.SignalGroup(SIGKILL);
+  proc.Wait();
+  proc.ReadOutput(std::chrono::milliseconds(0), on_line);
+  char text[160];
+  snprintf(text, sizeof(text),
+           "out of memory: the trial's processes used %.3g GB, over its limit resources_per_trial.memory_gb "
+           "%.3g GB (killed)",
+           static_cast<double>(resident) / 1e9, static_cast<double>(limit_bytes) / 1e9);
+  return TrialFailure(text);
+}
+
+// Reads the running child's output until it has exited and its stdout is closed (or kDrainAfterExit has passed):
+// Ok then, or the trial's result when it had to be stopped first (ReasonToStop, KillIfOverMemory).
+Status SuperviseChild(Subprocess& proc, Trial& trial, const CommandObjectiveOptions& options,
+                      const std::atomic<bool>* stop_flag, std::optional<int64_t> memory_limit_bytes, TrialOutput& out,
+                      const OutputPieceCallback& on_line) {
+  const auto grace = std::chrono::duration<double>(options.kill_grace_seconds);
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> exited_at;
+  std::chrono::steady_clock::time_point last_memory_sample = start - kMemorySampleInterval;
+  while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    if (std::optional<StopReason> reason = ReasonToStop(out, options, stop_flag, now - start)) {
+      out.stopping = true;
+      proc.Terminate(grace, on_line);
+      return reason->keep_stderr_tail ? WithStderrTail(trial, out, reason->status) : reason->status;
+    }
+    if (memory_limit_bytes && !exited_at && now - last_memory_sample >= kMemorySampleInterval) {
+      last_memory_sample = now;
+      if (std::optional<Status> killed = KillIfOverMemory(proc, *memory_limit_bytes, out, on_line)) {
+        return WithStderrTail(trial, out, *killed);
+      }
+    }
+    if (proc.HasExited()) {
+      if (!exited_at.has_value()) exited_at = now;
+      if (proc.output_closed() || now - *exited_at >= kDrainAfterExit) break;
+    }
+    proc.ReadOutput(kPollInterval, on_line);
+  }
+  return Status::Ok();
+}
+
+// The trial's values, once its command has ended: a failure unless it exited with status 0 and its final line holds
+// every metric as a number (not NaN). The final line's other scalar fields are kept as user attrs.
+Result<std::vector<double>> ReadFinalValues(Trial& trial, const CommandObjectiveOptions& options,
+                                            const ExitInfo& exit_info, const TrialOutput& out) {
+  if (!exit_info.success()) {
+    std::string reason = "command " + exit_info.Describe();
+    if (!out.last_stderr_line.empty()) reason += ": " + ShortLine(SanitizeUtf8(out.last_stderr_line));
+    return WithStderrTail(trial, out, TrialFailure(reason));
+  }
+  if (!out.final_line.has_value()) {
+    const std::string& first_metric = options.metrics.front();
+    std::string names;
+    for (const std::string& m : options.metrics) names += (names.empty() ? "" : ", ") + m;
+    return WithStderrTail(trial, out,
+                          TrialFailure("command printed no final line with metric(s) " + names +
+                                       " (a JSON line such as {\"" + first_metric + "\": 0.1})"));
+  }
+  std::vector<double> values;
+  for (const std::string& m : options.metrics) {
+    auto it = out.final_line->find(m);
+    if (it == out.final_line->end()) {
+      return WithStderrTail(
+          trial, out,
+          TrialFailure("metric \"" + m + "\" missing from the final line " + ShortLine(SanitizeUtf8(out.final_text))));
+    }
+    std::optional<double> v = MetricNumber(*it);
+    if (!v.has_value()) {
+      return WithStderrTail(trial, out,
+                            TrialFailure("metric \"" + m + "\" is not a number in the final line " +
+                                         ShortLine(SanitizeUtf8(out.final_text))));
+    }
+    if (std::isnan(*v)) return WithStderrTail(trial, out, TrialFailure("metric \"" + m + "\" is NaN"));
+    values.push_back(*v);
+  }
+  // The final line's other scalar fields (a trainer's test WER, its real-time factor, ...) are kept as user attrs,
+  // where `dial trials`, reports and Optuna's trial.user_attrs see them.
+  for (const auto& [key, value] : out.final_line->items()) {
+    if (std::find(options.metrics.begin(), options.metrics.end(), key) != options.metrics.end()) continue;
+    if (!value.is_primitive() || value.is_null()) continue;
+    DIAL_RETURN_IF_ERROR(trial.SetUserAttr(key, value));
+  }
+  return values;
 }
 
 }  // namespace
@@ -399,280 +723,34 @@ Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::st
                                             const CommandObjectiveOptions& options,
                                             const std::atomic<bool>* stop_flag) {
   DIAL_RETURN_IF_ERROR(options.Validate());
-  const std::string study_name = trial.study().name();
-  std::error_code ec;
-  fs::path trial_dir =
-      fs::absolute(fs::path(options.trials_dir) / StudyDirName(study_name) / std::to_string(trial.number()), ec);
-  if (ec) return IoError("trials_dir " + options.trials_dir + ": " + ec.message());
-  fs::create_directories(trial_dir, ec);
-  if (ec) return IoError("cannot create trial directory " + trial_dir.string() + ": " + ec.message());
-  const std::string trial_dir_text = trial_dir.string();
+  DIAL_ASSIGN_OR_RETURN(const fs::path trial_dir, MakeTrialDir(trial, options));
+  DIAL_ASSIGN_OR_RETURN(const TrialLaunch launch, PrepareLaunch(trial, params, options, trial_dir));
 
-  // ---- inputs: params file, argv, environment ----
-  Json params_json = Json::object();
-  for (const auto& [name, value] : params) params_json[name] = ParamValueToJson(value);
-  const fs::path params_path = trial_dir / "params.json";
-  {
-    std::ofstream out(params_path);
-    out << params_json.dump(2) << "\n";
-    if (!out) return IoError("cannot write " + params_path.string());
-  }
-
-  auto lookup = [&](const std::string& name) -> std::optional<std::string> {
-    auto it = params.find(name);
-    if (it != params.end()) return ParamValueToString(it->second);
-    if (name == kTrialNumberPlaceholder) return std::to_string(trial.number());
-    if (name == kTrialDirPlaceholder) return trial_dir_text;
-    if (name == kStudyNamePlaceholder) return study_name;
-    return std::nullopt;
-  };
-  std::vector<std::string> argv;
-  for (const std::string& arg : options.argv) {
-    Result<std::string> substituted = SubstitutePlaceholders(arg, lookup);
-    if (!substituted.ok()) {
-      // Typically a conditional parameter whose `when` does not hold in this trial: an empty argument would be
-      // silently wrong, so the trial fails and says where to read such parameters instead.
-      return TrialFailure(substituted.status().message() +
-                          ": this trial has no such parameter (a conditional "
-                          "parameter is read from $DIAL_PARAMS_FILE rather than placed in the command)");
-    }
-    argv.push_back(std::move(substituted).value());
-  }
-  Result<std::string> executable = ResolveExecutable(argv[0]);
-  if (!executable.ok()) return TrialFailure(executable.status().message());
-
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string entry(*e);
-    size_t eq = entry.find('=');
-    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  // Python buffers a piped stdout, which would hold intermediate values back until the trainer exits and make
-  // pruning useless; a user's own setting wins.
-  env.emplace("PYTHONUNBUFFERED", "1");
-  for (const auto& [name, value] : params) env[EnvName(name)] = ParamValueToString(value);
-  env["DIAL_PARAMS_FILE"] = params_path.string();
-  env["DIAL_TRIAL_NUMBER"] = std::to_string(trial.number());
-  env["DIAL_TRIAL_ID"] = std::to_string(trial.id());
-  env["DIAL_STUDY_NAME"] = study_name;
-  env["DIAL_STORAGE_URL"] = trial.study().storage().url();
-  env["DIAL_TRIAL_DIR"] = trial_dir_text;
-  // Where to resume from: a retry continues from the trial it replaces (the last of its retry chain); a promoted
-  // trial whose level only adds epochs continues from its parent (include/dial/fidelity.h).
-  const AttrMap& attrs = trial.frozen().system_attrs;
-  auto trial_dir_of = [&](const Json& number) {
-    return (trial_dir.parent_path() / std::to_string(number.get<int64_t>())).string();
-  };
-  if (auto it = attrs.find(std::string(kFidelityLevelAttr)); it != attrs.end()) {
-    env["DIAL_FIDELITY_LEVEL"] = it->second.dump();
-  }
-  if (auto it = attrs.find(std::string(kFidelityResumeFromAttr)); it != attrs.end() && it->second.is_number_integer()) {
-    env["DIAL_FIDELITY_PARENT_DIR"] = trial_dir_of(it->second);
-    env["DIAL_RESUME_FROM"] = env["DIAL_FIDELITY_PARENT_DIR"];
-  }
-  // A PBT segment (include/dial/pbt.h, docs/pbt.md): the steps it trains, and DIAL_CHECKPOINT_DIR, where it loads
-  // its checkpoint at start and saves it at the end. The checkpoint it starts from (its member's previous segment,
-  // or after an exploit the better member's) is copied there first, so every segment's checkpoint stays as it left
-  // it for any member that exploits it later.
-  if (auto it = attrs.find(std::string(kPbtGenerationAttr)); it != attrs.end() && it->second.is_number_integer()) {
-    const fs::path checkpoint_dir = trial_dir / "checkpoint";
-    env["DIAL_CHECKPOINT_DIR"] = checkpoint_dir.string();
-    env["DIAL_PBT_GENERATION"] = it->second.dump();
-    const std::pair<std::string_view, const char*> steps[] = {{kPbtMemberAttr, "DIAL_PBT_MEMBER"},
-                                                              {kPbtStartStepAttr, "DIAL_START_STEP"},
-                                                              {kPbtEndStepAttr, "DIAL_END_STEP"}};
-    for (const auto& [key, name] : steps) {
-      if (auto a = attrs.find(std::string(key)); a != attrs.end()) env[name] = a->second.dump();
-    }
-    fs::remove_all(checkpoint_dir, ec);  // a copy left by an earlier attempt in this directory
-    if (auto from = attrs.find(std::string(kPbtCheckpointFromAttr));
-        from != attrs.end() && from->second.is_number_integer()) {
-      const fs::path source = fs::path(trial_dir_of(from->second)) / "checkpoint";
-      if (!fs::is_directory(source)) {
-        return TrialFailure("pbt: trial " + from->second.dump() + " left no checkpoint in " + source.string() +
-                            " (a PBT trial saves its checkpoint in $DIAL_CHECKPOINT_DIR before it exits)");
-      }
-      fs::copy(source, checkpoint_dir, fs::copy_options::recursive, ec);
-      if (ec) {
-        return TrialFailure("pbt: cannot copy the checkpoint " + source.string() + " to " + checkpoint_dir.string() +
-                            ": " + ec.message());
-      }
-      env["DIAL_PBT_CHECKPOINT_FROM"] = from->second.dump();
-      // Trainers that follow the fidelity contract (the built-in asr) continue that trial's run.
-      env["DIAL_RESUME_FROM"] = trial_dir_of(from->second);
-    } else {
-      fs::create_directories(checkpoint_dir, ec);
-      if (ec) return IoError("cannot create " + checkpoint_dir.string() + ": " + ec.message());
-    }
-  }
-  if (auto it = attrs.find(std::string(kRetryHistoryAttr));
-      it != attrs.end() && it->second.is_array() && !it->second.empty() && it->second.back().is_number_integer()) {
-    env["DIAL_RESUME_FROM"] = trial_dir_of(it->second.back());
-  }
-  // resources_per_trial (exec/resources.h): the grant the worker recorded on the trial. Thread settings are defaults
-  // (a study's `env` may set others); the GPUs are not: a trial sees exactly the GPUs it was given, none when it
-  // asked for none.
-  std::optional<int64_t> memory_limit_bytes;
-  if (auto it = attrs.find(kResourcesAttr); it != attrs.end()) {
-    if (std::optional<int64_t> threads = ThreadsFor(it->second)) {
-      for (const char* name : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DIAL_NUM_THREADS"}) {
-        env[name] = std::to_string(*threads);
-      }
-    }
-    memory_limit_bytes = MemoryLimitBytesFor(it->second);
-  }
-  for (const auto& [name, value] : options.env) env[name] = value;
-  if (auto it = attrs.find(kResourcesAttr); it != attrs.end()) {
-    if (std::optional<std::string> devices = CudaVisibleDevicesFor(it->second)) {
-      env["CUDA_VISIBLE_DEVICES"] = *devices;
-    }
-    // Ids listed by nvidia-smi are in PCI bus order; CUDA, unless told so, numbers GPUs fastest first.
-    if (it->second.is_object() && it->second.contains("cuda_device_order")) {
-      env.emplace("CUDA_DEVICE_ORDER", it->second["cuda_device_order"].get<std::string>());
-    }
-  }
-
-  SpawnOptions spawn;
-  // Absolute, because the child changes to its working directory before the program is looked up.
-  spawn.executable = fs::absolute(*executable, ec).string();
-  spawn.argv = argv;
-  for (const auto& [name, value] : env) spawn.env.push_back(name + "=" + value);
-  spawn.cwd = options.workdir.empty() ? trial_dir_text : options.workdir;
-
-  // ---- run ----
   TrialOutput out;
   out.stdout_log.open(trial_dir / "stdout.log");
   out.stderr_log.open(trial_dir / "stderr.log");
-  DIAL_RETURN_IF_ERROR(trial.SetSystemAttr("dial:trial_dir", trial_dir_text));
-
-  auto fail_with_tail = [&](Status status) -> Status {
-    if (!out.stderr_tail.empty()) {
-      Status s = trial.SetSystemAttr(std::string(kStderrTailAttr), SanitizeUtf8(out.stderr_tail));
-      if (!s.ok()) return s;
-    }
-    return status;
-  };
-
-  Result<std::unique_ptr<Subprocess>> started = Subprocess::Spawn(spawn);
+  DIAL_RETURN_IF_ERROR(trial.SetSystemAttr("dial:trial_dir", trial_dir.string()));
+  Result<std::unique_ptr<Subprocess>> started = Subprocess::Spawn(launch.spawn);
   if (!started.ok()) return TrialFailure(started.status().message());
   Subprocess& proc = **started;
-
-  auto on_line = [&](OutputStream stream, std::string_view line) {
+  const OutputPieceCallback on_line = [&](OutputStream stream, std::string_view line, bool continues) {
     if (stream == OutputStream::kStderr) {
-      out.stderr_log << line << '\n' << std::flush;
-      out.stderr_tail.append(line);
-      out.stderr_tail += '\n';
-      if (out.stderr_tail.size() > kStderrTailBytes) {
-        out.stderr_tail.erase(0, out.stderr_tail.size() - kStderrTailBytes);
-      }
-      if (line.find_first_not_of(" \t\r") != std::string_view::npos) out.last_stderr_line = std::string(line);
+      OnStderrLine(line, out);
       return;
     }
     // Flushed per line so that `tail -f stdout.log` follows a running trial.
     out.stdout_log << line << '\n' << std::flush;
-    OnStdoutLine(line, trial, options, out);
+    OnStdoutLine(line, continues, trial, options, out);
   };
-
-  const auto grace = std::chrono::duration<double>(options.kill_grace_seconds);
-  const auto start = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> exited_at;
-  std::chrono::steady_clock::time_point last_memory_sample = start - kMemorySampleInterval;
-  while (true) {
-    if (stop_flag != nullptr && stop_flag->load()) {
-      out.stopping = true;
-      proc.Terminate(grace, on_line);
-      return fail_with_tail(Cancelled("interrupted"));
-    }
-    if (!out.error.ok()) {
-      out.stopping = true;
-      proc.Terminate(grace, on_line);
-      return out.error;
-    }
-    if (!out.protocol_error.ok()) {
-      out.stopping = true;
-      proc.Terminate(grace, on_line);
-      return fail_with_tail(out.protocol_error);
-    }
-    if (out.prune) {
-      out.stopping = true;
-      proc.Terminate(grace, on_line);
-      return TrialPruned("pruned at step " + std::to_string(out.last_step));
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (options.timeout_seconds.has_value() && now - start >= std::chrono::duration<double>(*options.timeout_seconds)) {
-      out.stopping = true;
-      proc.Terminate(grace, on_line);
-      char text[64];
-      snprintf(text, sizeof(text), "timed out after %g s", *options.timeout_seconds);
-      return fail_with_tail(DeadlineExceeded(text));
-    }
-    if (memory_limit_bytes && !exited_at && now - last_memory_sample >= kMemorySampleInterval) {
-      last_memory_sample = now;
-      const int64_t resident = proc.GroupResidentBytes();
-      if (resident > *memory_limit_bytes) {
-        // Killed at once: a trial over its limit is taking memory its siblings were promised.
-        out.stopping = true;
-        proc.SignalGroup(SIGKILL);
-        proc.Wait();
-        proc.ReadOutput(std::chrono::milliseconds(0), on_line);
-        char text[160];
-        snprintf(text, sizeof(text),
-                 "out of memory: the trial's processes used %.3g GB, over its limit resources_per_trial.memory_gb "
-                 "%.3g GB (killed)",
-                 static_cast<double>(resident) / 1e9, static_cast<double>(*memory_limit_bytes) / 1e9);
-        return fail_with_tail(TrialFailure(text));
-      }
-    }
-    if (proc.HasExited()) {
-      if (!exited_at.has_value()) exited_at = now;
-      if (proc.output_closed() || now - *exited_at >= kDrainAfterExit) break;
-    }
-    proc.ReadOutput(kPollInterval, on_line);
-  }
-  ExitInfo exit_info = proc.Wait();
+  DIAL_RETURN_IF_ERROR(SuperviseChild(proc, trial, options, stop_flag, launch.memory_limit_bytes, out, on_line));
+  const ExitInfo exit_info = proc.Wait();
   proc.ReadOutput(std::chrono::milliseconds(0), on_line);
   out.stdout_log.flush();
   out.stderr_log.flush();
   if (!out.error.ok()) return out.error;
   if (out.prune) return TrialPruned("pruned at step " + std::to_string(out.last_step));
-  if (!out.protocol_error.ok()) return fail_with_tail(out.protocol_error);
-
-  // ---- verdict ----
-  if (!exit_info.success()) {
-    std::string reason = "command " + exit_info.Describe();
-    if (!out.last_stderr_line.empty()) reason += ": " + ShortLine(SanitizeUtf8(out.last_stderr_line));
-    return fail_with_tail(TrialFailure(reason));
-  }
-  if (!out.final_line.has_value()) {
-    const std::string& first_metric = options.metrics.front();
-    std::string names;
-    for (const std::string& m : options.metrics) names += (names.empty() ? "" : ", ") + m;
-    return fail_with_tail(TrialFailure("command printed no final line with metric(s) " + names +
-                                       " (a JSON line such as {\"" + first_metric + "\": 0.1})"));
-  }
-  std::vector<double> values;
-  for (const std::string& m : options.metrics) {
-    auto it = out.final_line->find(m);
-    if (it == out.final_line->end()) {
-      return fail_with_tail(
-          TrialFailure("metric \"" + m + "\" missing from the final line " + ShortLine(SanitizeUtf8(out.final_text))));
-    }
-    std::optional<double> v = MetricNumber(*it);
-    if (!v.has_value()) {
-      return fail_with_tail(TrialFailure("metric \"" + m + "\" is not a number in the final line " +
-                                         ShortLine(SanitizeUtf8(out.final_text))));
-    }
-    if (std::isnan(*v)) return fail_with_tail(TrialFailure("metric \"" + m + "\" is NaN"));
-    values.push_back(*v);
-  }
-  // The final line's other scalar fields (a trainer's test WER, its real-time factor, ...) are kept as user attrs,
-  // where `dial trials`, reports and Optuna's trial.user_attrs see them.
-  for (const auto& [key, value] : out.final_line->items()) {
-    if (std::find(options.metrics.begin(), options.metrics.end(), key) != options.metrics.end()) continue;
-    if (!value.is_primitive() || value.is_null()) continue;
-    DIAL_RETURN_IF_ERROR(trial.SetUserAttr(key, value));
-  }
-  return values;
+  if (!out.protocol_error.ok()) return WithStderrTail(trial, out, out.protocol_error);
+  return ReadFinalValues(trial, options, exit_info, out);
 }
 
 }  // namespace dial

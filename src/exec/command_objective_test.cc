@@ -129,6 +129,22 @@ head -c 3000000 /dev/zero | tr '\0' x; echo
 echo '{{"step": -1, "loss": 0.25}}'
 )");
   EXPECT_THAT(after.status().message(), HasSubstr("stdout line 2 '{\"step\": -1"));
+  // A line just over the limit that arrives in one read (cat writes the file's first 1 MiB, then its last bytes
+  // with the '\n') is a whole line, not the first piece of a longer one: the line after it is line 2 and is read.
+  auto whole = RunShell(R"(
+head -c 1048676 /dev/zero | tr '\0' x > long.txt; echo >> long.txt; cat long.txt
+echo '{{"step": -1, "loss": 0.25}}'
+)");
+  EXPECT_THAT(whole.status().message(), HasSubstr("stdout line 2 '{\"step\": -1"));
+  // Such a line that is a report fails the trial, named by its own number.
+  auto whole_report = RunShell(R"(
+echo starting
+printf '{{"loss": 0.5, "blob": "' > long.txt; head -c 1048600 /dev/zero | tr '\0' a >> long.txt
+printf '"}}\n' >> long.txt; cat long.txt
+echo '{{"loss": 0.25}}'
+)");
+  EXPECT_THAT(whole_report.status().message(), HasSubstr("stdout line 2 '{\"loss\": 0.5, \"blob\": \"aaaa"));
+  EXPECT_THAT(whole_report.status().message(), HasSubstr("longer than the limit of 1 MiB (1048576 bytes) per line"));
 }
 
 // Invalid UTF-8 anywhere in the final line made it unreadable, reported as "printed no final line".

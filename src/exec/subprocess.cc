@@ -17,8 +17,6 @@
 namespace dial {
 namespace {
 
-// A line longer than this is passed on in pieces rather than buffered without bound.
-constexpr size_t kMaxLineBytes = 1 << 20;
 constexpr size_t kReadChunkBytes = 64 * 1024;
 // How often Terminate() and Wait() look at a child that has not exited yet.
 constexpr std::chrono::milliseconds kExitPollInterval{20};
@@ -49,6 +47,12 @@ struct SpawnAttrs {
     posix_spawnattr_destroy(&attr);
   }
 };
+
+// The callback of a caller that reads pieces of a long line as lines.
+OutputPieceCallback IgnoringPieces(const OutputLineCallback& callback) {
+  if (!callback) return nullptr;
+  return [&callback](OutputStream stream, std::string_view text, bool) { callback(stream, text); };
+}
 
 }  // namespace
 
@@ -165,7 +169,7 @@ Subprocess::~Subprocess() {
   if (stderr_fd_ >= 0) close(stderr_fd_);
 }
 
-void Subprocess::CloseStream(OutputStream stream, const OutputLineCallback& callback) {
+void Subprocess::CloseStream(OutputStream stream, const OutputPieceCallback& callback) {
   int& fd = stream == OutputStream::kStdout ? stdout_fd_ : stderr_fd_;
   std::string& partial = stream == OutputStream::kStdout ? stdout_partial_ : stderr_partial_;
   if (fd >= 0) close(fd);
@@ -173,11 +177,15 @@ void Subprocess::CloseStream(OutputStream stream, const OutputLineCallback& call
   if (!partial.empty()) {
     std::string last = std::move(partial);
     partial.clear();
-    if (callback) callback(stream, last);
+    if (callback) callback(stream, last, /*continues=*/false);
   }
 }
 
 bool Subprocess::ReadOutput(std::chrono::milliseconds timeout, const OutputLineCallback& callback) {
+  return ReadOutput(timeout, IgnoringPieces(callback));
+}
+
+bool Subprocess::ReadOutput(std::chrono::milliseconds timeout, const OutputPieceCallback& callback) {
   if (output_closed()) {
     if (timeout.count() > 0) std::this_thread::sleep_for(timeout);
     return true;
@@ -219,14 +227,14 @@ bool Subprocess::ReadOutput(std::chrono::milliseconds timeout, const OutputLineC
       while (true) {
         size_t nl = partial.find('\n', start);
         if (nl == std::string::npos) break;
-        if (callback) callback(stream, std::string_view(partial).substr(start, nl - start));
+        if (callback) callback(stream, std::string_view(partial).substr(start, nl - start), /*continues=*/false);
         start = nl + 1;
       }
       partial.erase(0, start);
-      if (partial.size() > kMaxLineBytes) {
+      if (partial.size() > kMaxOutputLineBytes) {
         std::string piece = std::move(partial);
         partial.clear();
-        if (callback) callback(stream, piece);
+        if (callback) callback(stream, piece, /*continues=*/true);
       }
     }
   }
@@ -268,6 +276,10 @@ ExitInfo Subprocess::Wait() {
 }
 
 ExitInfo Subprocess::Terminate(std::chrono::duration<double> grace, const OutputLineCallback& callback) {
+  return Terminate(grace, IgnoringPieces(callback));
+}
+
+ExitInfo Subprocess::Terminate(std::chrono::duration<double> grace, const OutputPieceCallback& callback) {
   if (exit_.has_value()) return *exit_;
   SignalGroup(SIGTERM);
   auto deadline =

@@ -39,8 +39,16 @@ enum class OutputStream { kStdout, kStderr };
 // The summed resident memory (RSS, bytes) of the processes whose process group is `pgid`, read from /proc/PID/stat.
 int64_t ProcessGroupResidentBytes(pid_t pgid);
 
-// Called with each complete line (without its '\n'); a last line without '\n' is passed at end of stream.
+// A line longer than this is passed on in pieces of more than this many bytes rather than buffered without bound.
+inline constexpr size_t kMaxOutputLineBytes = size_t{1} << 20;
+
+// Called with each complete line (without its '\n'); a last line without '\n' is passed at end of stream. A line
+// longer than kMaxOutputLineBytes may come in pieces, each passed as if it were a line.
 using OutputLineCallback = std::function<void(OutputStream, std::string_view line)>;
+// Called like OutputLineCallback, and told whether `text` is a piece of a longer line that goes on in the next call
+// for the same stream (`continues`), or ends a line (a whole line, or the last piece of a long one). A line just
+// over kMaxOutputLineBytes that arrives in one read is passed whole, with `continues` false.
+using OutputPieceCallback = std::function<void(OutputStream, std::string_view text, bool continues)>;
 
 // A running child. Not thread-safe. The destructor kills (SIGKILL) the child's process group and reaps it when
 // it is still running, so a child is never left behind by an early return.
@@ -59,6 +67,7 @@ class Subprocess {
 
   // Waits up to `timeout` for output and passes every complete line to `callback`. Returns true once both
   // streams have reached end of file.
+  bool ReadOutput(std::chrono::milliseconds timeout, const OutputPieceCallback& callback);
   bool ReadOutput(std::chrono::milliseconds timeout, const OutputLineCallback& callback);
   bool output_closed() const { return stdout_fd_ < 0 && stderr_fd_ < 0; }
 
@@ -72,11 +81,12 @@ class Subprocess {
   // Waits for the child to exit, kills what is left of its process group, and reaps it.
   ExitInfo Wait();
   // SIGTERM to the group, up to `grace` for it to exit (output still read and passed on), then SIGKILL.
+  ExitInfo Terminate(std::chrono::duration<double> grace, const OutputPieceCallback& callback);
   ExitInfo Terminate(std::chrono::duration<double> grace, const OutputLineCallback& callback);
 
  private:
   Subprocess(pid_t pid, int stdout_fd, int stderr_fd) : pid_(pid), stdout_fd_(stdout_fd), stderr_fd_(stderr_fd) {}
-  void CloseStream(OutputStream stream, const OutputLineCallback& callback);
+  void CloseStream(OutputStream stream, const OutputPieceCallback& callback);
 
   pid_t pid_;
   int stdout_fd_;

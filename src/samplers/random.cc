@@ -63,9 +63,10 @@ class RandomSampler final : public Sampler {
       const double v = static_cast<double>(d.low) + k * static_cast<double>(d.step);
       return std::clamp(v, static_cast<double>(d.low), static_cast<double>(d.high));
     }
-    const uint64_t n = static_cast<uint64_t>((d.high - d.low) / d.step);
-    const uint64_t k = internal::UniformIndex(rng, n + 1);
-    return static_cast<double>(d.low + static_cast<int64_t>(k) * d.step);
+    // In unsigned arithmetic, which cannot overflow for any int64 range: n + 1 grid points from low.
+    const uint64_t n = (static_cast<uint64_t>(d.high) - static_cast<uint64_t>(d.low)) / static_cast<uint64_t>(d.step);
+    const uint64_t k = n == UINT64_MAX ? rng() : internal::UniformIndex(rng, n + 1);
+    return static_cast<double>(static_cast<int64_t>(static_cast<uint64_t>(d.low) + k * static_cast<uint64_t>(d.step)));
   }
 
   Result<double> Sample(internal::SplitMix64& rng, const std::string& name, const CategoricalDistribution& d) {

@@ -230,6 +230,56 @@ TEST_P(SamplerConformanceTest, ChangingSearchSpace) {
   ExpectAllInside(*trials);
 }
 
+// The widest int ranges a parameter may have (±2^53: a double holds every integer up to there, docs/study-file.md),
+// plain, stepped and log: every value stays inside its range and on its grid, and the values spread over the range
+// rather than sticking to one end (the overflow of a width computed as high − low).
+TEST_P(SamplerConformanceTest, WidestIntRangesAreSampledInsideAndAcross) {
+  constexpr int64_t kMax = kMaxIntParamMagnitude;
+  constexpr int64_t kStep = int64_t{1} << 20;
+  auto study = testing_util::NewStudy(testing_util::NewMemoryStorage(), Options("wide"));
+  auto objective = [](Trial& t) -> Result<std::vector<double>> {
+    SuggestIntOptions stepped;
+    stepped.step = kStep;
+    SuggestIntOptions log;
+    log.log = true;
+    DIAL_ASSIGN_OR_RETURN(int64_t a, t.SuggestInt("a", -kMax, kMax));
+    DIAL_ASSIGN_OR_RETURN(int64_t b, t.SuggestInt("b", 0, kMax));
+    DIAL_ASSIGN_OR_RETURN(int64_t c, t.SuggestInt("c", -kMax, kMax, stepped));
+    DIAL_ASSIGN_OR_RETURN(int64_t d, t.SuggestInt("d", 1, kMax, log));
+    // Best away from every end, so that a model converging does not land on one.
+    const double scale = static_cast<double>(kMax);
+    return std::vector<double>{
+        std::abs(static_cast<double>(a) / scale - 0.3) + std::abs(static_cast<double>(b) / scale - 0.6) +
+        std::abs(static_cast<double>(c) / scale + 0.2) + std::abs(std::log2(static_cast<double>(d)) - 30.0) / 53.0};
+  };
+  ASSERT_TRUE(study->Optimize(objective, testing_util::NTrials(kTrials)).ok());
+  auto trials = study->GetTrials();
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), static_cast<size_t>(kTrials));
+  std::map<std::string, std::set<double>> seen;
+  std::map<std::string, int> at_an_end;
+  for (const FrozenTrial& t : *trials) {
+    ASSERT_EQ(t.state, TrialState::kComplete)
+        << "trial " << t.number << ": "
+        << (t.system_attrs.count(std::string(kFailReasonAttr)) ? t.system_attrs.at(std::string(kFailReasonAttr)).dump()
+                                                               : "");
+    for (const auto& [name, value] : t.params) {
+      const auto& dist = std::get<IntDistribution>(t.distributions.at(name));
+      const int64_t v = std::get<int64_t>(*t.Param(name));
+      EXPECT_EQ(static_cast<double>(v), value) << name << " of trial " << t.number;
+      EXPECT_TRUE(v >= dist.low && v <= dist.high && (v - dist.low) % dist.step == 0)
+          << name << " = " << v << " of trial " << t.number << " outside " << DistributionToString(dist);
+      seen[name].insert(value);
+      if (v == dist.low || v == dist.high) ++at_an_end[name];
+    }
+  }
+  for (const char* name : {"a", "b", "c", "d"}) {
+    EXPECT_GE(seen[name].size(), 4u) << name << ": the sampler keeps proposing the same few values";
+    EXPECT_LT(at_an_end[name], kTrials / 2) << name << ": most values sit at an end of the range";
+  }
+  ExpectAllInside(*trials);
+}
+
 // Two workers (Study objects) on one storage, each asking before the other tells: the sampler sees RUNNING trials
 // of the other worker. Every trial completes, inside its space, and the workers do not propose the same point.
 TEST_P(SamplerConformanceTest, SeveralWorkersOnOneStudy) {

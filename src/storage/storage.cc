@@ -38,24 +38,82 @@ void RegisterBuiltinStorages() {
     Registry& registry = GetRegistry();
     std::lock_guard<std::mutex> lock(registry.mu);
     // emplace: a backend the user registered under the same scheme first keeps precedence.
-    registry.factories.emplace("memory", [](const std::string& url) -> Result<std::shared_ptr<Storage>> {
-      DIAL_RETURN_IF_ERROR(CheckMemoryStorageUrl(url));
-      return std::shared_ptr<Storage>(NewMemoryStorage());
-    });
-    registry.factories.emplace("sqlite", [](const std::string& url) -> Result<std::shared_ptr<Storage>> {
-      DIAL_ASSIGN_OR_RETURN(SqliteStorageOptions options, ParseSqliteUrl(url));
-      DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewSqliteStorage(options));
-      return std::shared_ptr<Storage>(std::move(storage));
-    });
+    // A read-only memory storage is an empty one that refuses writes (OpenStorage wraps it): nothing to open.
+    registry.factories.emplace(
+        "memory", [](const std::string& url, const StorageOpenOptions&) -> Result<std::shared_ptr<Storage>> {
+          DIAL_RETURN_IF_ERROR(CheckMemoryStorageUrl(url));
+          return std::shared_ptr<Storage>(NewMemoryStorage());
+        });
+    registry.factories.emplace(
+        "sqlite", [](const std::string& url, const StorageOpenOptions& open) -> Result<std::shared_ptr<Storage>> {
+          DIAL_ASSIGN_OR_RETURN(SqliteStorageOptions options, ParseSqliteUrl(url));
+          options.read_only = open.read_only;
+          DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewSqliteStorage(options));
+          return std::shared_ptr<Storage>(std::move(storage));
+        });
     for (const char* scheme : {"postgresql", "postgres", "postgresql+psycopg2"}) {
-      registry.factories.emplace(scheme, [](const std::string& url) -> Result<std::shared_ptr<Storage>> {
-        DIAL_ASSIGN_OR_RETURN(PostgresStorageOptions options, ParsePostgresUrl(url));
-        DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewPostgresStorage(options));
-        return std::shared_ptr<Storage>(std::move(storage));
-      });
+      registry.factories.emplace(
+          scheme, [](const std::string& url, const StorageOpenOptions& open) -> Result<std::shared_ptr<Storage>> {
+            DIAL_ASSIGN_OR_RETURN(PostgresStorageOptions options, ParsePostgresUrl(url));
+            options.read_only = open.read_only;
+            DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Storage> storage, NewPostgresStorage(options));
+            return std::shared_ptr<Storage>(std::move(storage));
+          });
     }
   });
 }
+
+// What OpenStorage returns for StorageOpenOptions::read_only: the backend's reads, and a FailedPrecondition for
+// every write, so that a reading command cannot change the study whatever the backend does with writes.
+class ReadOnlyStorage final : public Storage {
+ public:
+  explicit ReadOnlyStorage(std::shared_ptr<Storage> base) : base_(std::move(base)) {}
+
+  Result<StudyId> CreateNewStudy(const std::vector<StudyDirection>&, const std::string&) override { return Refuse(); }
+  Status DeleteStudy(StudyId) override { return Refuse(); }
+  Status SetStudyUserAttr(StudyId, const std::string&, const Json&) override { return Refuse(); }
+  Status SetStudySystemAttr(StudyId, const std::string&, const Json&) override { return Refuse(); }
+  Result<bool> SetStudySystemAttrIfAbsent(StudyId, const std::string&, const Json&) override { return Refuse(); }
+  Result<StudyId> GetStudyIdFromName(const std::string& study_name) override {
+    return base_->GetStudyIdFromName(study_name);
+  }
+  Result<std::string> GetStudyNameFromId(StudyId study_id) override { return base_->GetStudyNameFromId(study_id); }
+  Result<std::vector<StudyDirection>> GetStudyDirections(StudyId study_id) override {
+    return base_->GetStudyDirections(study_id);
+  }
+  Result<AttrMap> GetStudyUserAttrs(StudyId study_id) override { return base_->GetStudyUserAttrs(study_id); }
+  Result<AttrMap> GetStudySystemAttrs(StudyId study_id) override { return base_->GetStudySystemAttrs(study_id); }
+  Result<std::vector<StudySummary>> GetAllStudies() override { return base_->GetAllStudies(); }
+
+  Result<TrialId> CreateNewTrial(StudyId, const std::optional<FrozenTrial>&) override { return Refuse(); }
+  Result<std::optional<TrialId>> CreateNewTrialIfFewerThan(StudyId, int64_t) override { return Refuse(); }
+  Status SetTrialParam(TrialId, const std::string&, double, const Distribution&) override { return Refuse(); }
+  Result<bool> SetTrialStateValues(TrialId, TrialState, const std::vector<double>&) override { return Refuse(); }
+  Status SetTrialIntermediateValue(TrialId, int64_t, double) override { return Refuse(); }
+  Status SetTrialUserAttr(TrialId, const std::string&, const Json&) override { return Refuse(); }
+  Status SetTrialSystemAttr(TrialId, const std::string&, const Json&) override { return Refuse(); }
+  Result<FrozenTrial> GetTrial(TrialId trial_id) override { return base_->GetTrial(trial_id); }
+  Result<std::vector<FrozenTrial>> GetAllTrials(StudyId study_id,
+                                                const std::optional<std::vector<TrialState>>& states) override {
+    return base_->GetAllTrials(study_id, states);
+  }
+  Result<int64_t> GetNTrials(StudyId study_id, const std::optional<std::vector<TrialState>>& states) override {
+    return base_->GetNTrials(study_id, states);
+  }
+  Status UpdateTrial(TrialId, const TrialUpdate&) override { return Refuse(); }
+  Status RecordHeartbeat(TrialId) override { return Refuse(); }
+  Result<std::vector<TrialId>> GetStaleTrialIds(StudyId study_id, std::chrono::duration<double> grace) override {
+    return base_->GetStaleTrialIds(study_id, grace);
+  }
+  std::string url() const override { return base_->url(); }
+
+ private:
+  Status Refuse() const {
+    return FailedPrecondition("storage " + base_->url() + " is open read-only; it cannot be changed");
+  }
+
+  const std::shared_ptr<Storage> base_;
+};
 
 }  // namespace
 
@@ -66,7 +124,7 @@ void RegisterStorage(const std::string& scheme, StorageFactory factory) {
   registry.factories[scheme] = std::move(factory);
 }
 
-Result<std::shared_ptr<Storage>> OpenStorage(const std::string& url) {
+Result<std::shared_ptr<Storage>> OpenStorage(const std::string& url, const StorageOpenOptions& options) {
   RegisterBuiltinStorages();
   size_t sep = url.find(kSchemeSeparator);
   if (sep == std::string::npos || sep == 0) {
@@ -92,7 +150,9 @@ Result<std::shared_ptr<Storage>> OpenStorage(const std::string& url) {
   if (!factory) {
     return InvalidArgument("unknown storage scheme '" + scheme + "' in URL '" + url + "'; known schemes: " + known);
   }
-  return factory(url);
+  DIAL_ASSIGN_OR_RETURN(std::shared_ptr<Storage> storage, factory(url, options));
+  if (!options.read_only) return storage;
+  return std::shared_ptr<Storage>(std::make_shared<ReadOnlyStorage>(std::move(storage)));
 }
 
 Status Storage::UpdateTrial(TrialId trial_id, const TrialUpdate& update) {

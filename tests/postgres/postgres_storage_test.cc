@@ -309,6 +309,30 @@ TEST_F(PostgresStorageTest, ForeignDatabaseIsRefusedAndLeftUntouched) {
   EXPECT_EQ(Fingerprint(), before);  // no enum type, table or index was added
 }
 
+// StorageOpenOptions::read_only: an empty database stays empty (no schema), Optuna's database is read without
+// getting dial's index, and writes are refused (by dial, and by the session's default_transaction_read_only).
+TEST_F(PostgresStorageTest, ReadOnlyOpenChangesNothing) {
+  const std::vector<std::string> empty = Fingerprint();
+  Result<std::shared_ptr<Storage>> none = OpenStorage(url_, {.read_only = true});
+  EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition) << none.status().ToString();
+  EXPECT_THAT(none.status().message(), HasSubstr("no tables"));
+  EXPECT_EQ(Fingerprint(), empty);
+
+  WriteWithOptuna("write_optuna");
+  const std::vector<std::string> before = Fingerprint();
+  ASSERT_THAT(before, Not(::testing::Contains(::testing::HasSubstr("ix_trials_study_id"))));
+  {
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(url_, {.read_only = true}));
+    ASSERT_OK_AND_ASSIGN(std::vector<StudySummary> studies, storage->GetAllStudies());
+    ASSERT_FALSE(studies.empty());
+    ASSERT_OK(storage->GetAllTrials(studies[0].study_id).status());
+    EXPECT_EQ(storage->CreateNewStudy({StudyDirection::kMinimize}, "new").status().code(),
+              StatusCode::kFailedPrecondition);
+    EXPECT_EQ(storage->SetStudyUserAttr(studies[0].study_id, "k", 1).code(), StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(Fingerprint(), before);
+}
+
 TEST_F(PostgresStorageTest, SchemaInAnotherSearchPathIsItsOwn) {
   // libpq's `options` reach the server: a storage per schema of one database.
   Sql("CREATE SCHEMA team_a");

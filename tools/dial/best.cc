@@ -90,7 +90,7 @@ Result<FrozenTrial> BestAtTopLevel(Storage& storage, StudyId id, StudyDirection 
 }
 
 int RunBest(const BestArgs& args) {
-  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  Result<OpenedStudy> opened = OpenStudyForReading(args.storage, args.config, args.study);
   if (!opened.ok()) return ReportError(opened.status());
   Storage* const storage = opened->storage.get();
   const StudyId id = opened->id;

@@ -57,6 +57,9 @@ int ExecTrainProgram(int argc, char** argv);
 // `dial`'s placeholder for `train` in its help and its list of commands (the word never reaches it: main execs).
 Command AddTrainPlaceholder(CLI::App& app);
 
+// LoadStudyConfig, during which SIGINT and SIGTERM end the process at once with exit code 130 and one line on
+// stderr (nothing is open or written while a study file loads); the handlers from before are restored after.
+Result<StudyConfig> LoadStudyConfigInterruptibly(const std::string& path);
 // The path of the running program (/proc/self/exe resolved).
 std::string SelfExecutable();
 // Parses the command line for `commands` registered on `app` and runs the chosen one, turning every failure into one
@@ -82,6 +85,10 @@ std::string ChooseStorageUrl(const std::string& flag, const std::string& from_fi
 // Opens a storage for a command that only reads or deletes: NotFound when a SQLite file does not exist (rather
 // than creating an empty one). Errors opening are bad input (the URL or path is wrong).
 Result<std::shared_ptr<Storage>> OpenExistingStorage(const std::string& url);
+// Opens a storage for a command that only reads (studies, trials, best, importance, report, correlate,
+// dashboard): read-only (StorageOpenOptions::read_only), so the file or database is left exactly as it was and
+// read-only media work. NotFound for a missing SQLite file; FailedPrecondition for an empty one.
+Result<std::shared_ptr<Storage>> OpenStorageForReading(const std::string& url);
 // Opens (creating when needed) the storage that `tune` writes to; errors opening are bad input.
 Result<std::shared_ptr<Storage>> OpenStorageForWriting(const std::string& url);
 // The study's id, NotFound naming the study and the storage when there is none.
@@ -108,6 +115,9 @@ struct OpenedStudy {
 };
 Result<OpenedStudy> OpenExistingStudy(const std::string& storage_flag, const std::string& config_path,
                                       const std::string& study_flag);
+// The same, with the storage opened read-only (OpenStorageForReading), for the commands that only read.
+Result<OpenedStudy> OpenStudyForReading(const std::string& storage_flag, const std::string& config_path,
+                                        const std::string& study_flag);
 
 // The names of a study's objective values: its study file's `metrics` when dial created it, else "value" (one
 // objective) or "values_0", "values_1", ... as Optuna names them.

@@ -69,7 +69,10 @@ std::string ChooseStorageUrl(const std::string& flag, const std::string& from_fi
   return kDefaultStorage;
 }
 
-Result<std::shared_ptr<Storage>> OpenExistingStorage(const std::string& url) {
+namespace {
+
+// Opens a storage that must exist already: NotFound when a SQLite file does not (rather than creating one).
+Result<std::shared_ptr<Storage>> OpenStorageThatExists(const std::string& url, const StorageOpenOptions& options) {
   if (url.rfind(kSqlitePrefix, 0) == 0) {
     const std::string path = url.substr(kSqlitePrefix.size());
     std::error_code ec;
@@ -77,9 +80,17 @@ Result<std::shared_ptr<Storage>> OpenExistingStorage(const std::string& url) {
       return NotFound("storage " + url + ": no database at " + path);
     }
   }
-  Result<std::shared_ptr<Storage>> storage = OpenStorage(url);
+  Result<std::shared_ptr<Storage>> storage = OpenStorage(url, options);
   if (!storage.ok()) return AsBadStorage(url, storage.status());
   return storage;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Storage>> OpenExistingStorage(const std::string& url) { return OpenStorageThatExists(url, {}); }
+
+Result<std::shared_ptr<Storage>> OpenStorageForReading(const std::string& url) {
+  return OpenStorageThatExists(url, StorageOpenOptions{.read_only = true});
 }
 
 Result<std::shared_ptr<Storage>> OpenStorageForWriting(const std::string& url) {
@@ -116,14 +127,29 @@ Result<ConfigDefaults> ReadConfigDefaults(const std::string& config_path) {
   return out;
 }
 
-Result<OpenedStudy> OpenExistingStudy(const std::string& storage_flag, const std::string& config_path,
-                                      const std::string& study_flag) {
+namespace {
+
+Result<OpenedStudy> OpenStudy(const std::string& storage_flag, const std::string& config_path,
+                              const std::string& study_flag, const StorageOpenOptions& options) {
   DIAL_ASSIGN_OR_RETURN(ConfigDefaults defaults, ReadConfigDefaults(config_path));
   OpenedStudy opened;
-  DIAL_ASSIGN_OR_RETURN(opened.storage, OpenExistingStorage(ChooseStorageUrl(storage_flag, defaults.storage)));
+  DIAL_ASSIGN_OR_RETURN(opened.storage,
+                        OpenStorageThatExists(ChooseStorageUrl(storage_flag, defaults.storage), options));
   opened.name = study_flag.empty() ? defaults.study : study_flag;
   DIAL_ASSIGN_OR_RETURN(opened.id, FindStudy(*opened.storage, opened.name));
   return opened;
+}
+
+}  // namespace
+
+Result<OpenedStudy> OpenExistingStudy(const std::string& storage_flag, const std::string& config_path,
+                                      const std::string& study_flag) {
+  return OpenStudy(storage_flag, config_path, study_flag, {});
+}
+
+Result<OpenedStudy> OpenStudyForReading(const std::string& storage_flag, const std::string& config_path,
+                                        const std::string& study_flag) {
+  return OpenStudy(storage_flag, config_path, study_flag, StorageOpenOptions{.read_only = true});
 }
 
 std::vector<std::string> MetricNames(Storage& storage, StudyId study_id, size_t n_objectives) {

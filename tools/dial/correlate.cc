@@ -26,7 +26,7 @@ std::string Fixed3(double v) {
 Json NumberOrNull(double v) { return std::isnan(v) ? Json() : Json(v); }
 
 int RunCorrelate(const CorrelateArgs& args) {
-  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  Result<OpenedStudy> opened = OpenStudyForReading(args.storage, args.config, args.study);
   if (!opened.ok()) return ReportError(opened.status());
   Storage* const storage = opened->storage.get();
   const StudyId id = opened->id;

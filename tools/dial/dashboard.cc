@@ -46,7 +46,7 @@ int RunDashboard(const DashboardArgs& args) {
     }
     return ReportError(valid);
   }
-  Result<std::shared_ptr<Storage>> storage = OpenExistingStorage(ChooseStorageUrl(args.storage, defaults->storage));
+  Result<std::shared_ptr<Storage>> storage = OpenStorageForReading(ChooseStorageUrl(args.storage, defaults->storage));
   if (!storage.ok()) return ReportError(storage.status());
   Result<std::unique_ptr<Dashboard>> dashboard = Dashboard::New(*storage, options);
   if (!dashboard.ok()) return ReportError(dashboard.status());

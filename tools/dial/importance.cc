@@ -48,7 +48,7 @@ Result<size_t> ObjectiveIndex(const std::string& text, const std::vector<std::st
 }
 
 int RunImportance(const ImportanceArgs& args) {
-  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  Result<OpenedStudy> opened = OpenStudyForReading(args.storage, args.config, args.study);
   if (!opened.ok()) return ReportError(opened.status());
   Storage* const storage = opened->storage.get();
   const StudyId id = opened->id;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -15,6 +16,34 @@
 #include "cli.h"
 
 namespace dial::cli {
+
+namespace {
+
+// Async-signal-safe: one write and _exit, nothing of the loader's state touched.
+extern "C" void ExitWhileLoading(int) {
+  static const char kMessage[] = "dial: error: interrupted while reading the study file; nothing was written\n";
+  const ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+  (void)ignored;
+  _exit(kExitInterrupted);
+}
+
+}  // namespace
+
+Result<StudyConfig> LoadStudyConfigInterruptibly(const std::string& path) {
+  // The stop handlers only set a flag that the run loops read; the loader never does, and a large file takes
+  // seconds. Nothing is open or written yet, so a stop signal may end the process where it stands.
+  struct sigaction exit_now {};
+  exit_now.sa_handler = ExitWhileLoading;
+  sigemptyset(&exit_now.sa_mask);
+  struct sigaction old_int {
+  }, old_term{};
+  sigaction(SIGINT, &exit_now, &old_int);
+  sigaction(SIGTERM, &exit_now, &old_term);
+  Result<StudyConfig> loaded = LoadStudyConfig(path);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return loaded;
+}
 
 std::string SelfExecutable() {
   char path[PATH_MAX + 1] = {};

@@ -22,7 +22,7 @@ struct ReportArgs {
 };
 
 int RunReport(const ReportArgs& args) {
-  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  Result<OpenedStudy> opened = OpenStudyForReading(args.storage, args.config, args.study);
   if (!opened.ok()) return ReportError(opened.status());
   Storage* const storage = opened->storage.get();
   const StudyId id = opened->id;

@@ -1,5 +1,5 @@
 // Running a study's trials from the CLI, shared by `dial tune` and `dial worker`: the stop flag that SIGINT/SIGTERM
-// set, the progress display, one in-process worker loop, or a pool of `dial worker` child processes.
+// set, one in-process worker loop, or a pool of `dial worker` child processes; their progress display is progress.h.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -15,7 +15,7 @@ struct StudiesArgs {
 int RunStudies(const StudiesArgs& args) {
   Result<ConfigDefaults> defaults = ReadConfigDefaults(args.config);
   if (!defaults.ok()) return ReportError(defaults.status());
-  Result<std::shared_ptr<Storage>> storage = OpenExistingStorage(ChooseStorageUrl(args.storage, defaults->storage));
+  Result<std::shared_ptr<Storage>> storage = OpenStorageForReading(ChooseStorageUrl(args.storage, defaults->storage));
   if (!storage.ok()) return ReportError(storage.status());
   Result<std::vector<StudySummary>> studies = (*storage)->GetAllStudies();
   if (!studies.ok()) return ReportError(studies.status());

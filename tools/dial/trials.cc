@@ -96,7 +96,7 @@ OrderedJson TrialToJson(const FrozenTrial& t) {
 }
 
 int RunTrials(const TrialsArgs& args) {
-  Result<OpenedStudy> opened = OpenExistingStudy(args.storage, args.config, args.study);
+  Result<OpenedStudy> opened = OpenStudyForReading(args.storage, args.config, args.study);
   if (!opened.ok()) return ReportError(opened.status());
   Storage* const storage = opened->storage.get();
   const StudyId id = opened->id;

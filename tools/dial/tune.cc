@@ -70,7 +70,7 @@ Status CheckExistingStudy(Storage& storage, StudyId id, const StudyConfig& confi
 int RunTune(const TuneArgs& args) {
   InstallStopHandlers();
   // ---- check everything; nothing is written before this section ends ----
-  Result<StudyConfig> loaded = LoadStudyConfig(args.config);
+  Result<StudyConfig> loaded = LoadStudyConfigInterruptibly(args.config);
   if (!loaded.ok()) return ReportError(loaded.status());
   StudyConfig config = std::move(loaded).value();
   if (!args.study.empty()) config.study_name = args.study;

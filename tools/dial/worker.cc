@@ -53,7 +53,7 @@ bool FollowParent(int64_t parent_pid) {
 
 // The study file the worker follows: --config when given, else the text stored in the study at its creation.
 Result<StudyConfig> WorkerStudyConfig(Storage& storage, StudyId study_id, const WorkerArgs& args) {
-  if (!args.config.empty()) return LoadStudyConfig(args.config);
+  if (!args.config.empty()) return LoadStudyConfigInterruptibly(args.config);
   Result<StudyConfig> stored = StoredStudyFile(storage, study_id, args.study);
   if (stored.status().code() == StatusCode::kFailedPrecondition) {
     return FailedPrecondition(stored.status().message() + ": a worker needs one to know what to run");

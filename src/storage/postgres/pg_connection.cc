@@ -30,6 +30,8 @@ constexpr size_t kStatementExcerpt = 72;
 // shortest exact form for any positive value; older servers need 3 for 17 digits), and UTF-8 text.
 constexpr const char* kSessionSettings =
     "SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; SET client_encoding = 'UTF8'";
+// For a storage opened read-only (StorageOpenOptions::read_only): the server itself refuses every write.
+constexpr const char* kReadOnlySessionSetting = "SET default_transaction_read_only = on";
 
 std::string Trim(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -219,6 +221,7 @@ Status Connection::Reconnect() {
 }
 
 Status Connection::ApplySessionSettings() {
+  if (config_.read_only) DIAL_RETURN_IF_ERROR(Exec(kReadOnlySessionSetting));
   if (config_.abandoned_transaction_timeout.count() <= 0) return Exec(kSessionSettings);
   // A client that vanishes inside a transaction (its host's link cut, its process frozen) would otherwise keep its
   // row locks until the server's TCP keepalive gives up on it, hours by default: a stale trial's heartbeat lock

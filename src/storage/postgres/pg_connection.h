@@ -31,6 +31,8 @@ struct ConnectionConfig {
   std::vector<std::string> secrets;
   // idle_in_transaction_session_timeout for each session where the server and the URL set none (0: leave it).
   std::chrono::milliseconds abandoned_transaction_timeout{0};
+  // Every session runs with default_transaction_read_only = on: the server refuses any write.
+  bool read_only = false;
 
   // `message` with every secret replaced by the masked URL or "***".
   std::string Scrub(std::string message) const;

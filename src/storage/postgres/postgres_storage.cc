@@ -915,6 +915,7 @@ Result<ConnectionConfig> MakeConnectionConfig(const PostgresStorageOptions& opti
   if (!has_timeout) config.keywords.emplace_back("connect_timeout", std::to_string(options.connect_timeout.count()));
   config.keywords.emplace_back("fallback_application_name", kApplicationName);
   config.abandoned_transaction_timeout = options.abandoned_transaction_timeout;
+  config.read_only = options.read_only;
   return config;
 }
 
@@ -974,7 +975,11 @@ Result<std::unique_ptr<Storage>> NewPostgresStorage(const PostgresStorageOptions
     DIAL_ASSIGN_OR_RETURN(state, postgres::InspectSchema(*conn));
     return Status::Ok();
   }));
-  if (state != postgres::SchemaState::kKnown) {
+  if (options.read_only && state == postgres::SchemaState::kEmpty) {
+    return FailedPrecondition("PostgreSQL database " + config.display_url +
+                              " has no tables: it holds no study (opened read-only: nothing was created)");
+  }
+  if (state != postgres::SchemaState::kKnown && !options.read_only) {
     // Checked again under the advisory lock: another process may have created the schema meanwhile.
     DIAL_RETURN_IF_ERROR(conn->Transaction(TransactionKind::kWrite, [&]() -> Status {
       DIAL_RETURN_IF_ERROR(

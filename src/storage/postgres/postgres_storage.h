@@ -30,6 +30,9 @@ struct PostgresStorageOptions {
   // a worker whose host drops off the network mid-transaction must not hold its row locks for hours. 0: leave it.
   // dial's transactions never wait on anything but the server between their statements.
   std::chrono::milliseconds abandoned_transaction_timeout{20'000};
+  // Opens without changing the database: no schema or index is created, and every session runs with
+  // default_transaction_read_only = on. FailedPrecondition when the database holds no Optuna schema.
+  bool read_only = false;
 
   Status Validate() const;
 };

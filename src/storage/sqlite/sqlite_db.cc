@@ -82,9 +82,10 @@ std::optional<std::string> Statement::OptionalText(int column) const {
   return Text(column);
 }
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path, int flags) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, int flags, const std::string& uri) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = uri.empty() ? sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr)
+                       : sqlite3_open_v2(uri.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
     Status s = IoError("cannot open sqlite database '" + path +
                        "': " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));

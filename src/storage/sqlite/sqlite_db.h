@@ -61,8 +61,9 @@ Status SqliteError(sqlite3* db, int rc, const std::string& path, std::string_vie
 class Database {
  public:
   // Opens `path` with sqlite3_open_v2 `flags` (SQLITE_OPEN_READONLY, or READWRITE|CREATE). IoError naming the
-  // path when SQLite cannot open it.
-  static Result<std::unique_ptr<Database>> Open(const std::string& path, int flags);
+  // path when SQLite cannot open it. With a `uri` ("file:...?immutable=1"), opens that instead (SQLITE_OPEN_URI)
+  // and still names `path` in messages.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, int flags, const std::string& uri = "");
   ~Database();
 
   sqlite3* handle() const { return db_; }

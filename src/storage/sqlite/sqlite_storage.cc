@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -112,9 +114,29 @@ struct CachedTrial {
   FrozenTrial trial;
 };
 
+// A read-only connection to a WAL-mode file without its -wal and -shm (no writer had it open) makes SQLite create
+// them, and never removes them. Closing one plain connection does, as the last connection of a writer would, where
+// nobody else has the file open; it only reads, and its log is empty (checked), so the database file is not written.
+void TidyWalSideFiles(const std::string& path) {
+  struct stat st;
+  if (::stat((path + "-wal").c_str(), &st) != 0 || st.st_size != 0) return;  // a writer's commits: leave them be
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK) {
+    sqlite3_exec(db, "PRAGMA query_only = 1; SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  }
+  sqlite3_close_v2(db);
+}
+
 class SqliteStorage final : public Storage {
  public:
   SqliteStorage(std::unique_ptr<Database> db, std::string url) : db_(std::move(db)), url_(std::move(url)) {}
+  ~SqliteStorage() override {
+    db_.reset();
+    if (!tidy_wal_of_.empty()) TidyWalSideFiles(tidy_wal_of_);
+  }
+
+  // For a read-only storage that made SQLite create the -wal and -shm files of `path` (see TidyWalSideFiles).
+  void TidyWalSideFilesOnClose(std::string path) { tidy_wal_of_ = std::move(path); }
 
   // ---- studies ----
 
@@ -864,6 +886,7 @@ class SqliteStorage final : public Storage {
   std::unordered_map<TrialId, CachedTrial> finished_trials_;                     // GUARDED_BY(mu_)
   std::map<std::pair<StudyId, std::string>, Distribution> param_distributions_;  // GUARDED_BY(mu_)
   std::unordered_map<std::string, Distribution> parsed_distributions_;           // GUARDED_BY(mu_)
+  std::string tidy_wal_of_;
 };
 
 // Runs a statement that needs no transaction (a PRAGMA) until it stops being busy or the deadline passes.
@@ -911,6 +934,82 @@ Result<std::unique_ptr<Storage>> OpenSqlite(const SqliteStorageOptions& options,
     return Status::Ok();
   }));
   return std::unique_ptr<Storage>(new SqliteStorage(std::move(db), options.url));
+}
+
+// True when the file's header says WAL mode (its read and write format versions, bytes 18 and 19, are 2).
+bool IsWalModeFile(const std::string& path) {
+  constexpr long kFormatVersionOffset = 18;
+  constexpr int kWalFormatVersion = 2;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  unsigned char versions[2] = {0, 0};
+  const bool read = std::fseek(f, kFormatVersionOffset, SEEK_SET) == 0 && std::fread(versions, 1, 2, f) == 2;
+  std::fclose(f);
+  return read && versions[0] == kWalFormatVersion && versions[1] == kWalFormatVersion;
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// `file:` URI of `path` with immutable=1 (SQLite's URI format, https://sqlite.org/uri.html): the path
+// percent-encoded where it holds characters that a URI gives a meaning.
+std::string ImmutableUri(const std::string& path) {
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || std::strchr("/-._~", c) != nullptr) {
+      uri += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      uri += hex;
+    }
+  }
+  return uri + "?mode=ro&immutable=1";
+}
+
+// The read-only open (SqliteStorageOptions::read_only): SQLITE_OPEN_READONLY and no statement that writes, so
+// the file, its journal mode included, stays byte-for-byte as it was.
+Result<std::unique_ptr<Storage>> OpenSqliteReadOnly(const SqliteStorageOptions& options) {
+  const std::string& path = options.path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound("sqlite database '" + path + "' does not exist");
+    return IoError("cannot open sqlite database '" + path + "': " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return IoError("cannot open sqlite database '" + path + "': it is a folder");
+  if (st.st_size == 0) {
+    return FailedPrecondition("sqlite database '" + path + "' is an empty file: it holds no study");
+  }
+  const bool wal_side_files_absent = !FileExists(path + "-wal") && !FileExists(path + "-shm");
+  DIAL_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path, SQLITE_OPEN_READONLY));
+  db->SetBusyTimeout(options.busy_timeout);
+  Result<sqlite::SchemaState> state = sqlite::InspectSchema(*db);
+  if (!state.ok() && state.status().code() == StatusCode::kIoError && IsWalModeFile(path)) {
+    // A WAL-mode file needs its -shm file to be read. Where SQLite could not create one (read-only media) and
+    // no -wal file holds commits beyond the file, the file alone is the whole database and nobody can change it.
+    if (FileExists(path + "-wal")) {
+      if (!FileExists(path + "-shm")) {
+        return FailedPrecondition("sqlite database '" + path + "' is in WAL mode and its last commits are in '" + path +
+                                  "-wal', but there is no '" + path +
+                                  "-shm' and none can be created here (read-only media?): copy the database with "
+                                  "its -wal file to writable storage to read it");
+      }
+      return state.status();
+    }
+    DIAL_ASSIGN_OR_RETURN(db, Database::Open(path, SQLITE_OPEN_READONLY, ImmutableUri(path)));
+    state = sqlite::InspectSchema(*db);
+  }
+  if (!state.ok()) return state.status();
+  if (*state == sqlite::SchemaState::kEmpty) {
+    return FailedPrecondition("sqlite database '" + path + "' has no tables: it holds no study");
+  }
+  db->set_retry_deadline(options.retry_deadline);
+  db->SetBusyTimeout(options.busy_timeout);  // again: the immutable reopen is a new connection
+  auto storage = std::make_unique<SqliteStorage>(std::move(db), options.url);
+  if (wal_side_files_absent && FileExists(path + "-wal")) storage->TidyWalSideFilesOnClose(path);
+  return std::unique_ptr<Storage>(std::move(storage));
 }
 
 }  // namespace
@@ -964,6 +1063,7 @@ Result<std::unique_ptr<Storage>> NewSqliteStorage(const SqliteStorageOptions& op
   DIAL_RETURN_IF_ERROR(options.Validate());
   SqliteStorageOptions opts = options;
   if (opts.url.empty()) opts.url = std::string(kUrlPrefix) + opts.path;
+  if (opts.read_only) return OpenSqliteReadOnly(opts);
   bool created_file = false;
   Result<std::unique_ptr<Storage>> storage = OpenSqlite(opts, &created_file);
   // A file this call created is removed again on failure, unless the failure was another process holding the

@@ -22,6 +22,9 @@ struct SqliteStorageOptions {
   std::chrono::milliseconds busy_timeout{10'000};
   std::chrono::milliseconds retry_deadline{120'000};
   std::string url;  // as given, for url() and messages; built from `path` when empty
+  // Opens the file with SQLITE_OPEN_READONLY and changes nothing: no journal mode, no schema, no index (see
+  // NewSqliteStorage). Writes fail.
+  bool read_only = false;
 
   Status Validate() const;
 };
@@ -33,6 +36,13 @@ Result<SqliteStorageOptions> ParseSqliteUrl(const std::string& url);
 // Opens (creating when absent or empty) the database. IoError naming the path when the file cannot be
 // created or opened (missing or unwritable folder; no file is left behind); FailedPrecondition when it holds
 // another schema version or is not an Optuna storage: such a file is only read, never modified.
+//
+// With `read_only`: NotFound when the file does not exist, FailedPrecondition when it is empty (zero bytes or no
+// tables) or not an Optuna storage; nothing is created or written, and the journal mode stays as it is. A
+// WAL-mode file is read through its -shm file, which SQLite creates beside it when it can; on read-only media
+// without one (the file was closed cleanly) it is opened immutable, which is safe because nobody can write
+// there. A WAL-mode file whose -wal file lies on read-only media without its -shm file cannot be read (its
+// last commits are in the -wal): FailedPrecondition saying so.
 Result<std::unique_ptr<Storage>> NewSqliteStorage(const SqliteStorageOptions& options);
 
 }  // namespace dial

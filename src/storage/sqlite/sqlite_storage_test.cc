@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -103,10 +106,11 @@ TEST_F(SqliteStorageTest, UnknownSchemeListsKnownOnes) {
 
 TEST_F(SqliteStorageTest, RegisteredSchemeIsDispatched) {
   std::string seen;
-  RegisterStorage("dialtest", [&seen](const std::string& url) -> Result<std::shared_ptr<Storage>> {
-    seen = url;
-    return OpenStorage("memory://");
-  });
+  RegisterStorage("dialtest",
+                  [&seen](const std::string& url, const StorageOpenOptions&) -> Result<std::shared_ptr<Storage>> {
+                    seen = url;
+                    return OpenStorage("memory://");
+                  });
   ASSERT_OK(OpenStorage("dialtest://anything").status());
   EXPECT_EQ(seen, "dialtest://anything");
 }
@@ -351,6 +355,184 @@ TEST_F(SqliteStorageTest, CachedTrialIsNotReusedAfterAnotherConnectionRecreatesI
   ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> all, reader->GetAllTrials(again));
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].values, std::vector<double>{2.0});
+}
+
+// ---- read-only opening (StorageOpenOptions::read_only): what the reading commands of the CLI use ----
+
+// A study file as Optuna writes it: rollback journal (journal_mode delete), no dial index on trials(study_id).
+void MakeOptunaLikeFile(const std::string& path, const std::string& url) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(url));
+    ASSERT_OK_AND_ASSIGN(StudyId id, storage->CreateNewStudy({StudyDirection::kMinimize}, "optuna"));
+    ASSERT_OK_AND_ASSIGN(TrialId tid, storage->CreateNewTrial(id));
+    ASSERT_OK(storage->SetTrialParam(tid, "k", 3.0, IntDistribution{0, 9}));
+    ASSERT_OK(storage->SetTrialStateValues(tid, TrialState::kComplete, {0.25}).status());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = DELETE; DROP INDEX ix_trials_study_id", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+}
+
+// The journal mode as the file's header records it (bytes 18 and 19: 1 rollback journal, 2 WAL), read without
+// SQLite: a SQLite connection to a WAL-mode file would create its -wal and -shm.
+std::string JournalMode(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[20] = {};
+  if (!in.read(header, sizeof header)) return "?";
+  if (header[18] == 2 && header[19] == 2) return "wal";
+  if (header[18] == 1 && header[19] == 1) return "delete";
+  return "?";
+}
+
+void ExpectWritesRefused(Storage& storage, StudyId study_id, TrialId trial_id) {
+  EXPECT_EQ(storage.CreateNewStudy({StudyDirection::kMinimize}, "new").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(storage.SetStudyUserAttr(study_id, "k", 1).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(storage.CreateNewTrial(study_id).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(storage.SetTrialUserAttr(trial_id, "k", 1).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(storage.RecordHeartbeat(trial_id).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(storage.DeleteStudy(study_id).code(), StatusCode::kFailedPrecondition);
+  const Status refused = storage.SetStudySystemAttr(study_id, "k", 1);
+  EXPECT_THAT(refused.message(), HasSubstr("read-only"));
+}
+
+TEST_F(SqliteStorageTest, ReadOnlyOpenLeavesAnOptunaFileByteForByte) {
+  MakeOptunaLikeFile(Path(), Url());
+  ASSERT_EQ(JournalMode(Path()), "delete");
+  const std::string before = ReadBytes(Path());
+  const std::set<fs::path> files_before{fs::directory_iterator(dir_), fs::directory_iterator()};
+  {
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(Url(), {.read_only = true}));
+    ASSERT_OK_AND_ASSIGN(std::vector<StudySummary> studies, storage->GetAllStudies());
+    ASSERT_EQ(studies.size(), 1u);
+    ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, storage->GetAllTrials(studies[0].study_id));
+    ASSERT_EQ(trials.size(), 1u);
+    EXPECT_EQ(trials[0].params.at("k"), 3.0);
+    ExpectWritesRefused(*storage, studies[0].study_id, trials[0].trial_id);
+  }
+  EXPECT_EQ(ReadBytes(Path()), before);
+  EXPECT_EQ(JournalMode(Path()), "delete");
+  const std::set<fs::path> files_after{fs::directory_iterator(dir_), fs::directory_iterator()};
+  EXPECT_EQ(files_after, files_before);
+  EXPECT_TRUE(Query(Path(), "SELECT name FROM sqlite_master WHERE name = 'ix_trials_study_id'").empty());
+}
+
+TEST_F(SqliteStorageTest, ReadOnlyOpenOfMissingEmptyOrForeignFilesWritesNothing) {
+  Result<std::shared_ptr<Storage>> missing = OpenStorage(Url("missing.db"), {.read_only = true});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+  EXPECT_THAT(missing.status().message(), HasSubstr(Path("missing.db")));
+  EXPECT_FALSE(fs::exists(Path("missing.db")));
+
+  { std::ofstream empty(Path("empty.db")); }
+  Result<std::shared_ptr<Storage>> empty = OpenStorage(Url("empty.db"), {.read_only = true});
+  EXPECT_EQ(empty.status().code(), StatusCode::kFailedPrecondition) << empty.status().ToString();
+  EXPECT_THAT(empty.status().message(), HasSubstr(Path("empty.db")));
+  EXPECT_EQ(fs::file_size(Path("empty.db")), 0u);
+
+  Query(Path("tables.db"), "PRAGMA user_version = 7");  // a SQLite file with a header but no table
+  const std::string no_tables = ReadBytes(Path("tables.db"));
+  ASSERT_FALSE(no_tables.empty());
+  EXPECT_EQ(OpenStorage(Url("tables.db"), {.read_only = true}).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadBytes(Path("tables.db")), no_tables);
+
+  Query(Path("other.db"), "CREATE TABLE songs (id INTEGER PRIMARY KEY)");
+  const std::string other = ReadBytes(Path("other.db"));
+  EXPECT_EQ(OpenStorage(Url("other.db"), {.read_only = true}).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadBytes(Path("other.db")), other);
+  const std::set<fs::path> files{fs::directory_iterator(dir_), fs::directory_iterator()};
+  EXPECT_EQ(files.size(), 3u);  // empty.db, tables.db, other.db: no journal, -wal or -shm left
+}
+
+// dial's own files are in WAL mode: a read-only open leaves the file's bytes, and no -wal or -shm behind it.
+TEST_F(SqliteStorageTest, ReadOnlyOpenOfAWalFileLeavesNoSideFiles) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(Url()));
+    ASSERT_OK(storage->CreateNewStudy({StudyDirection::kMinimize}, "wal").status());
+  }
+  ASSERT_EQ(JournalMode(Path()), "wal");
+  const std::string before = ReadBytes(Path());
+  const std::set<fs::path> files_before{fs::directory_iterator(dir_), fs::directory_iterator()};
+  {
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage(Url(), {.read_only = true}));
+    ASSERT_OK(storage->GetStudyIdFromName("wal").status());
+  }
+  EXPECT_EQ(ReadBytes(Path()), before);
+  const std::set<fs::path> files_after{fs::directory_iterator(dir_), fs::directory_iterator()};
+  EXPECT_EQ(files_after, files_before);
+}
+
+// The dashboard keeps its storage open while dial tune writes: a read-only connection sees the later commits.
+TEST_F(SqliteStorageTest, ReadOnlyStorageSeesCommitsOfAWriter) {
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> writer, OpenStorage(Url()));
+  ASSERT_OK_AND_ASSIGN(StudyId id, writer->CreateNewStudy({StudyDirection::kMinimize}, "live"));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> reader, OpenStorage(Url(), {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(int64_t n0, reader->GetNTrials(id));
+  EXPECT_EQ(n0, 0);
+  ASSERT_OK_AND_ASSIGN(TrialId tid, writer->CreateNewTrial(id));
+  ASSERT_OK(writer->SetTrialStateValues(tid, TrialState::kComplete, {1.0}).status());
+  ASSERT_OK_AND_ASSIGN(std::vector<FrozenTrial> trials, reader->GetAllTrials(id));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].state, TrialState::kComplete);
+}
+
+TEST_F(SqliteStorageTest, ReadOnlyMemoryStorageRefusesWrites) {
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage("memory://", {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(std::vector<StudySummary> studies, storage->GetAllStudies());
+  EXPECT_TRUE(studies.empty());
+  ExpectWritesRefused(*storage, 0, 0);
+}
+
+// Read-only media, made real with a tmpfs remounted read-only (chmod does not stop root): a rollback-journal file
+// and a WAL-mode file closed cleanly (no -wal, no -shm, none can be created) are both readable; a WAL-mode file whose
+// last commits sit in a -wal without its -shm is refused with a message saying why.
+TEST_F(SqliteStorageTest, ReadOnlyOpenWorksOnReadOnlyMedia) {
+  const fs::path mnt = dir_ / "media";
+  fs::create_directory(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root in a mount namespace): " << std::strerror(errno);
+  }
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string rollback = (mnt / "optuna.db").string(), wal = (mnt / "dial.db").string(),
+                    stray_wal = (mnt / "stray.db").string();
+  MakeOptunaLikeFile(rollback, "sqlite:///" + rollback);
+  {
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage("sqlite:///" + wal));
+    ASSERT_OK(storage->CreateNewStudy({StudyDirection::kMaximize}, "dial").status());
+  }
+  ASSERT_EQ(JournalMode(wal), "wal");
+  {
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage("sqlite:///" + stray_wal));
+    ASSERT_OK(storage->CreateNewStudy({StudyDirection::kMaximize}, "checkpointed").status());
+  }
+  {
+    // A -wal holding a commit, without the -shm that would index it.
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> storage, OpenStorage("sqlite:///" + stray_wal));
+    ASSERT_OK(storage->CreateNewStudy({StudyDirection::kMaximize}, "stray").status());
+    fs::copy_file(stray_wal, stray_wal + ".copy");
+    fs::copy_file(stray_wal + "-wal", stray_wal + ".copy-wal");
+  }
+  ASSERT_FALSE(fs::exists(wal + "-wal"));
+  ASSERT_EQ(::mount(nullptr, mnt.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0) << std::strerror(errno);
+  const std::set<fs::path> files_before{fs::directory_iterator(mnt), fs::directory_iterator()};
+
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> optuna, OpenStorage("sqlite:///" + rollback, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(StudyId optuna_id, optuna->GetStudyIdFromName("optuna"));
+  ASSERT_OK_AND_ASSIGN(int64_t n, optuna->GetNTrials(optuna_id));
+  EXPECT_EQ(n, 1);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Storage> dial, OpenStorage("sqlite:///" + wal, {.read_only = true}));
+  ASSERT_OK(dial->GetStudyIdFromName("dial").status());
+  Result<std::shared_ptr<Storage>> stray = OpenStorage("sqlite:///" + stray_wal + ".copy", {.read_only = true});
+  EXPECT_EQ(stray.status().code(), StatusCode::kFailedPrecondition) << stray.status().ToString();
+  EXPECT_THAT(stray.status().message(), HasSubstr("-shm"));
+  // Opening for writing there fails as before, naming the file.
+  EXPECT_FALSE(OpenStorage("sqlite:///" + rollback).ok());
+  const std::set<fs::path> files_after{fs::directory_iterator(mnt), fs::directory_iterator()};
+  EXPECT_EQ(files_after, files_before);
 }
 
 }  // namespace
