@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # The bad-input suite: every case must print exactly one error line on stderr naming the file/key/value, exit
 # with status 2, and leave the database byte-for-byte unchanged. Usage: bad_input_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-WORK=$(mktemp -d)
-trap 'chmod -R u+w "$WORK" 2> /dev/null; rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 CASES=0
 
 # A database with a study in it, so that "unchanged" means something: study `existing` (minimize) whose stored

@@ -5,20 +5,9 @@
 # accepts, `dial correlate` running; then every examples/asr/*.yaml study file validates against the same corpus,
 # and a study naming a missing corpus is refused before anything is written.
 # Usage: cli_asr_study_test.sh path/to/dial
-set -u
-dial=$(realpath "$1")
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-check() {  # check NAME CONDITION-COMMAND...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
-if ! "$dial" corpus synth --out corpus --hours 0.03 --seed 5 --speakers 6 --jobs 2 >synth.log 2>&1; then
+if ! "$DIAL" corpus synth --out corpus --hours 0.03 --seed 5 --speakers 6 --jobs 2 >synth.log 2>&1; then
   echo "FAIL corpus synth"; cat synth.log; exit 1
 fi
 
@@ -37,12 +26,12 @@ fidelity:
   schedule: {name: successive_halving, start_trials: 3, keep: 0.34}
 objective: {builtin: asr, data: corpus, metric: wer, trials_dir: trials}
 Y
-"$dial" tune --config study.yaml >tune.out 2>tune.err
+"$DIAL" tune --config study.yaml >tune.out 2>tune.err
 rc=$?
 check "tune exit 0" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || { cat tune.out tune.err; }
-"$dial" trials --storage sqlite:///asr.db --study asr-mf --format json > trials.json
-check "3 trials at level 0 and 1 at level 1, all COMPLETE, the promoted one the best of level 0" $py - trials.json <<'P'
+"$DIAL" trials --storage sqlite:///asr.db --study asr-mf --format json > trials.json
+check "3 trials at level 0 and 1 at level 1, all COMPLETE, the promoted one the best of level 0" $PY - trials.json <<'P'
 import json, sys
 t = json.load(open(sys.argv[1]))
 lv = lambda x: x["system_attrs"].get("dial:fidelity:level", 0)
@@ -59,23 +48,23 @@ assert sorted(l1[0]["intermediate_values"]) == ["2", "3"], l1[0]["intermediate_v
 # The extra fields of the final line are user attrs: test WER and the worst speaker's.
 assert "test_wer" in l1[0]["user_attrs"] and "test_worst_speaker_wer" in l1[0]["user_attrs"], l1[0]["user_attrs"]
 P
-promoted=$($py -c "import json; t=json.load(open('trials.json')); print([x['number'] for x in t if x['system_attrs'].get('dial:fidelity:level', 0) == 1][0])")
+promoted=$($PY -c "import json; t=json.load(open('trials.json')); print([x['number'] for x in t if x['system_attrs'].get('dial:fidelity:level', 0) == 1][0])")
 check "the promoted trial continued from its parent's checkpoint" \
   grep -q "resume: continuing from the checkpoint in" "trials/asr-mf/$promoted/stderr.log"
-"$dial" best --storage sqlite:///asr.db --study asr-mf > best.yaml 2> best.err
+"$DIAL" best --storage sqlite:///asr.db --study asr-mf > best.yaml 2> best.err
 check "dial best: level 1 chosen, fixed, level and tuned keys printed" \
   bash -c 'grep -q "at fidelity level 1" best.yaml && grep -q "^encoder: lstm" best.yaml && grep -q "^epochs: 3" best.yaml && grep -q "^lr: " best.yaml'
 echo "data: corpus" >> best.yaml
-"$dial" train --config best.yaml --out retrain --set test_set=none > retrain.out 2> retrain.err
+"$DIAL" train --config best.yaml --out retrain --set test_set=none > retrain.out 2> retrain.err
 check "dial train accepts dial best's block" test $? -eq 0
-"$dial" correlate --storage sqlite:///asr.db --study asr-mf > correlate.out 2>&1
+"$DIAL" correlate --storage sqlite:///asr.db --study asr-mf > correlate.out 2>&1
 check "dial correlate runs on the study (and warns: 1 pair)" grep -qi "fewer than" correlate.out
 
 # Every example study file validates against this corpus (the data path rewritten; `dial tune --check` runs nothing).
-for f in "$here"/../examples/asr/*.yaml; do
+for f in "$HERE"/../examples/asr/*.yaml; do
   name=$(basename "$f" .yaml)
   sed -e "s|data: [^,}]*|data: corpus|" -e "s|trials_dir: [^,}]*|trials_dir: trials|" "$f" > "ex-$name.yaml"
-  "$dial" tune --config "ex-$name.yaml" --check > "ex-$name.out" 2>&1
+  "$DIAL" tune --config "ex-$name.yaml" --check > "ex-$name.out" 2>&1
   rc=$?
   check "examples/asr/$name.yaml validates" test "$rc" -eq 0
   [ "$rc" -eq 0 ] || cat "ex-$name.out"
@@ -83,11 +72,11 @@ done
 
 # A missing corpus: one message naming it, exit 2, no study written.
 sed -e "s|data: corpus|data: no-such-corpus|" study.yaml > missing.yaml
-"$dial" tune --config missing.yaml --storage sqlite:///missing.db > missing.out 2>&1
+"$DIAL" tune --config missing.yaml --storage sqlite:///missing.db > missing.out 2>&1
 rc=$?
 check "missing corpus: exit 2" test "$rc" -eq 2
 check "missing corpus: the message names it" grep -q "no-such-corpus" missing.out
-check "missing corpus: no study written" bash -c '! "$0" studies --storage sqlite:///missing.db 2>/dev/null | grep -q asr-mf' "$dial"
+check "missing corpus: no study written" bash -c '! "$0" studies --storage sqlite:///missing.db 2>/dev/null | grep -q asr-mf' "$DIAL"
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+echo "$FAILED failure(s)"
+[ "$FAILED" -eq 0 ]

@@ -4,25 +4,16 @@
 # in headless Chromium driven by playwright-core (tests/browser/dashboard_check.js: every plot drew data, the page
 # redraws by itself, a click opens a trial). Screenshots go to OUT_DIR.
 # Usage: cli_dashboard_test.sh path/to/dial OUT_DIR BROWSER_NODE_MODULES
-set -u
-DIAL=$(realpath "$1")
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 OUT=$(mkdir -p "$2" && realpath "$2")
 NODE_MODULES=$3
-HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null; done
   wait 2> /dev/null
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
-FAILED=0
-PASSED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
+on_exit cleanup
 DB="sqlite:///$WORK/dash.db"
 
 # Waits up to $2 seconds for `dial dashboard`'s first line in file $1 and prints the URL it serves.

@@ -4,26 +4,19 @@
 # failing run itself when the storage still takes that write, else by the next run once grace_period has passed since
 # it started without a heartbeat), each with a reason. In-process and with --n-jobs 2. Needs root to mount a small
 # tmpfs; skipped (exit 77) where it cannot. Usage: cli_diskfull_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 FULL=$WORK/full
 mkdir "$FULL"
 cleanup() {
   umount "$FULL" 2>/dev/null
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
+on_exit cleanup
 if ! mount -t tmpfs -o size=2m tmpfs "$FULL" 2>/dev/null; then
   echo "SKIP: cannot mount a tmpfs at $FULL (needs root): the full-disk test is skipped"
   exit 77
 fi
-FAILED=0
 
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
 check() {  # NAME PYTHON_EXPR < json: the expression sees the trials (dial trials --format json) as `t`.
   local name=$1 expr=$2
   if $PY -c "import json,sys; t=json.load(sys.stdin); sys.exit(0 if ($expr) else 1)"; then ok "$name"; else fail "$name ($expr)"; fi

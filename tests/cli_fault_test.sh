@@ -7,20 +7,13 @@
 # storage: nothing RUNNING or WAITING, no trial number twice, the budget count (StudyBudgetCount: failed trials that
 # a retry replaces do not count) is exactly the study's n_trials and all of those are COMPLETE, every FAIL trial
 # has its retry (failed_trial / retry_history) with the same parameters. Usage: cli_fault_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 KILLED_PIDS=()
 cleanup() {
   for p in "${KILLED_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+on_exit cleanup
 trials_json() { "$DIAL" trials --storage sqlite:///f.db --study "$1" --format json; }
 
 # A trainer of 0.2-0.5 s (by trial number), printing a value.

@@ -4,15 +4,7 @@
 # the storage and Optuna exactly as sampled, and the values spread over the range instead of sticking to an end. A
 # study that Optuna made with wider bounds (0 .. 2^63-1, which Optuna accepts) stays readable by `dial trials`.
 # Usage: cli_int_range_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3  # Debian's python3-optuna 3.1
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
 # The objective logs the values it was given, to compare with what the storage holds.
 cat > wide.py << 'EOF'

@@ -3,16 +3,7 @@
 # more than ten minutes), and SIGINT or SIGTERM ends `dial tune` while it reads a huge file: exit 130, one line on
 # stderr, nothing written (the stop handlers only set a flag that the loader never read).
 # Usage: cli_large_study_file_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
-fail() {
-  echo "FAIL: $*"
-  FAILED=$((FAILED + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
 # study_file N FILE: a study whose one searched parameter is a categorical of N distinct strings.
 study_file() {

@@ -7,8 +7,7 @@
 # or busy error, every worker exited 0. Prints the throughput (trials/s).
 #   cli_load_test.sh DIAL sqlite [WORKERS [TRIALS]]
 #   cli_load_test.sh DIAL postgres URL_FILE [WORKERS [TRIALS]]
-set -u
-DIAL=$(realpath "$1")
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 KIND=$2
 shift 2
 URL_FILE=""
@@ -18,10 +17,8 @@ if [ "$KIND" = postgres ]; then
 fi
 WORKERS=${1:-16}
 TRIALS=${2:-5000}
-PY=/usr/bin/python3
 # Generous: the run takes ~10-30 s on an idle 2-core machine; CI's is loaded.
 WAIT_BOUND_S=${DIAL_LOAD_WAIT_BOUND_S:-240}
-WORK=$(mktemp -d)
 DB=""
 PIDS=()
 cleanup() {
@@ -35,11 +32,7 @@ EOF
   fi
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+on_exit cleanup
 
 case "$KIND" in
   sqlite) URL="sqlite:///$WORK/load.db" ;;

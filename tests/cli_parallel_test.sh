@@ -3,16 +3,8 @@
 # exact count; a trainer that dies by a signal fails its trial only; a worker killed with SIGKILL has its trial failed
 # and retried (max_retries) by the pool; SIGTERM to `dial tune` leaves nothing RUNNING; `dial worker` fails a stale
 # trial (old heartbeat) and runs its retry. Usage: cli_parallel_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
 # check NAME PYTHON_EXPR < json: the expression sees the trials (dial trials --format json) as `t`.
 check() {
   local name=$1 expr=$2

@@ -10,21 +10,14 @@
 #      (the killed segment is failed by its stale heartbeat and retried from the same checkpoint);
 #   4. bad scheduler input is refused with one message naming the key, exit 2, nothing written.
 # Usage: cli_pbt_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 TUNE=""
 cleanup() {
   [ -n "$TUNE" ] && kill -KILL "$TUNE" 2>/dev/null
   [ -f "$WORK/slow.pid" ] && kill -KILL "$(cat "$WORK/slow.pid")" 2>/dev/null
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+on_exit cleanup
 
 # The trainer. Its "model" is one weight w moving towards 1 by lr·(1 − w) per step; the loss is (1 − w)². The trial
 # of member $SLOW_MEMBER at generation $SLOW_GENERATION sleeps the first time it runs (so that the test can kill

@@ -3,10 +3,7 @@
 # and their trainers with it (nothing goes on creating trials; the trials they ran end FAIL "interrupted"); (2) two
 # pools on one study each run their own --n-trials, and each summary counts its own; (3) Ctrl-C on a pool prints one
 # clear "interrupted" line. Usage: cli_pool_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
@@ -15,12 +12,8 @@ cleanup() {
   for f in "$WORK"/trainers/*; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
-FAILED=0
+on_exit cleanup
 
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
 check() {  # NAME PYTHON_EXPR < json: the expression sees the trials (dial trials --format json) as `t`.
   local name=$1 expr=$2
   if $PY -c "import json,sys; t=json.load(sys.stdin); sys.exit(0 if ($expr) else 1)"; then ok "$name"; else fail "$name ($expr)"; fi

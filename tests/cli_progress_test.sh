@@ -5,15 +5,7 @@
 # with the summary line; without a terminal the output has no carriage return or escape sequence, and with two
 # workers every trial marked "(best so far)" is strictly better than every COMPLETE trial that finished before it.
 # Usage: cli_progress_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
 if ! command -v script > /dev/null; then
   echo "FAIL: util-linux 'script' is needed to run dial under a pseudo-terminal"

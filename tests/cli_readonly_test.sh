@@ -4,10 +4,7 @@
 # index added); a zero-byte, missing or foreign file is bad input (exit 2) and stays as it was; and studies on
 # read-only media (a tmpfs remounted read-only: chmod does not stop root) are readable, Optuna's and dial's (WAL).
 # Usage: cli_readonly_test.sh path/to/dial      (exit 77, skipped, only when no tmpfs can be mounted here)
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3  # Debian's python3-optuna 3.1
-WORK=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 MNT="$WORK/media"
 DASH_PID=""
 cleanup() {
@@ -15,11 +12,7 @@ cleanup() {
   mountpoint -q "$MNT" 2> /dev/null && umount -l "$MNT"
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+on_exit cleanup
 
 # ---- an Optuna study: rollback journal, Optuna's own schema (without dial's index on trials) ----
 "$PY" - << 'EOF' || { echo "FAIL: optuna could not create the study"; exit 1; }

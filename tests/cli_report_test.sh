@@ -3,18 +3,8 @@
 # a pruned single-objective study with learning curves, and a two-objective study. Every plot must have drawn data
 # (an SVG with marks, data-points > 0) and the pages must need no network. Screenshots go to OUT_DIR.
 # Usage: cli_report_test.sh path/to/dial OUT_DIR
-set -u
-DIAL=$(realpath "$1")
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 OUT=$(mkdir -p "$2" && realpath "$2")
-HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
-PASSED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
 
 # ---- a single-objective study with learning curves and a median pruner ----
 cat > curve.py <<'PYEOF'

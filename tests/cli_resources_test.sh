@@ -4,19 +4,11 @@
 # concurrency and setting OMP_NUM_THREADS, a memory limit that fails the trial over it with "out of memory" while its
 # siblings complete, two independent `dial worker`s sharing one GPU through the ledger, and bad input refused before
 # anything is written. Usage: cli_resources_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 # Our own ledger, so that concurrent test runs (and real studies of this user) never meet.
 export DIAL_RESOURCE_DIR="$WORK/ledger"
 unset DIAL_GPUS DIAL_CPUS DIAL_MEMORY_GB
 
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
 # check NAME PYTHON_EXPR < json: the expression sees the JSON read from stdin as `t`.
 check() {
   local name=$1 expr=$2

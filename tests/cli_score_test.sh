@@ -3,16 +3,7 @@
 # case folding and a <noise> tag dropped), the per-speaker table naming the worst speaker, CER, JSON, bad input
 # (a missing file) as one line with exit 2, a byte order mark and CR/CRLF line endings, and a 30,000-word
 # utterance in bounded memory.
-set -u
-dial=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-check() {  # check NAME CONDITION-COMMAND...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
 cat > ref.txt <<'T'
 spk1-utt1 the cat sat on the mat
@@ -25,19 +16,19 @@ spk1-utt2 hello there world
 spk2-utt1 YES <noise> no no
 T
 
-out=$("$dial" score --ref ref.txt --hyp hyp.txt); rc=$?
+out=$("$DIAL" score --ref ref.txt --hyp hyp.txt); rc=$?
 check "exit 0" test "$rc" -eq 0
 check "kaldi line" grep -qxF '%WER 27.27 [ 3 / 11, 1 ins, 1 del, 1 sub ]' <<<"$out"
 check "per-speaker rows" grep -qE '^spk1 .*25\.00' <<<"$out"
 check "worst speaker is spk2" grep -qiE 'worst.*spk2|spk2.*worst' <<<"$out"
 
-json=$("$dial" score --ref ref.txt --hyp hyp.txt --format json)
+json=$("$DIAL" score --ref ref.txt --hyp hyp.txt --format json)
 check "json total" /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); t=d["total"]; assert (t["n_ref"],t["substitutions"],t["deletions"],t["insertions"])==(11,1,1,1), t; assert d["worst_group"]=="spk2"' "$json"
 
-cer=$("$dial" score --ref ref.txt --hyp hyp.txt --cer)
+cer=$("$DIAL" score --ref ref.txt --hyp hyp.txt --cer)
 check "cer line" grep -qE '^%CER [0-9]+\.[0-9]{2} \[ [0-9]+ / [0-9]+, ' <<<"$cer"
 
-err=$("$dial" score --ref missing.txt --hyp hyp.txt 2>&1 >/dev/null); rc=$?
+err=$("$DIAL" score --ref missing.txt --hyp hyp.txt 2>&1 >/dev/null); rc=$?
 check "missing ref exits 2" test "$rc" -eq 2
 check "missing ref names the file" grep -q 'missing.txt' <<<"$err"
 check "one line" test "$(printf '%s\n' "$err" | wc -l)" -eq 1
@@ -48,7 +39,7 @@ printf '\xEF\xBB\xBF' > bom_ref.txt; cat ref.txt >> bom_ref.txt
 tr '\n' '\r' < hyp.txt > cr_hyp.txt
 sed 's/$/\r/' hyp.txt > crlf_hyp.txt
 for h in cr_hyp.txt crlf_hyp.txt; do
-  out=$("$dial" score --ref bom_ref.txt --hyp "$h"); rc=$?
+  out=$("$DIAL" score --ref bom_ref.txt --hyp "$h"); rc=$?
   check "BOM ref, $h: exit 0" test "$rc" -eq 0
   check "BOM ref, $h: kaldi line" grep -qxF '%WER 27.27 [ 3 / 11, 1 ins, 1 del, 1 sub ]' <<<"$out"
   check "BOM ref, $h: speaker spk1 without the mark" grep -qE '^spk1 .*25\.00' <<<"$out"
@@ -65,10 +56,10 @@ hyp = ["zzz" if k % 10 == 0 else w for k, w in enumerate(ref)]
 open("long_ref.txt", "w").write("spk-long " + " ".join(ref) + "\n")
 open("long_hyp.txt", "w").write("spk-long " + " ".join(hyp) + "\n")
 P
-out=$(ulimit -v 524288; "$dial" score --ref long_ref.txt --hyp long_hyp.txt 2>&1); rc=$?
+out=$(ulimit -v 524288; "$DIAL" score --ref long_ref.txt --hyp long_hyp.txt 2>&1); rc=$?
 check "30,000 words in 512 MB: exit 0" test "$rc" -eq 0
 check "30,000 words: 3,000 substitutions" grep -qxF '%WER 10.00 [ 3000 / 30000, 0 ins, 0 del, 3000 sub ]' <<<"$out"
 [ "$rc" -eq 0 ] || printf '%s\n' "$out" | head -5
 
-echo "$((17 - failures)) passed, $failures failed"
-exit $((failures > 0))
+echo "$((17 - FAILED)) passed, $FAILED failed"
+exit $((FAILED > 0))

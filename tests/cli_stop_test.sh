@@ -3,15 +3,7 @@
 # `stop: {no_improvement_trials: N}` ends before its n_trials, prints one line with the reason, exits 0, and records
 # the reason in the study (system attr dial:stopped_by, read back with sqlite3). The trials read back show that the
 # last N of them really did not improve the best value. Usage: cli_stop_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
 cat > stop.yaml <<'Y'
 study: stopper

@@ -1,17 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the dial CLI: a builtin study, command trials (pruned, failing, timing out, NaN, missing
 # metric, several objectives) and Ctrl-C. Usage: cli_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
-FAILED=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
 # check NAME PYTHON_EXPR < json: the expression sees the parsed JSON as `t`.
 check() {
   local name=$1 expr=$2

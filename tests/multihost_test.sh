@@ -7,10 +7,7 @@
 # (the trial stays FAIL, without a value); the study reaches exactly its trial count; no trial is lost or counted
 # twice; every worker exits 0. Needs root and iproute2; exits 77 (ctest's skip) when network namespaces cannot be made.
 # Usage: multihost_test.sh path/to/dial
-set -u
-DIAL=$(realpath "$1")
-HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$1"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 N_TRIALS=60
 
@@ -24,7 +21,6 @@ command -v ip > /dev/null || { echo "SKIP: iproute2's ip is not installed"; exit
 ID=$(printf '%04x' $((($$ * 7 + RANDOM) % 65536)))
 NS_SRV="dialmh-$ID-srv"
 NS=("" "dialmh-$ID-w1" "dialmh-$ID-w2" "dialmh-$ID-w3")
-WORK=$(mktemp -d)
 chmod 755 "$WORK"  # the postgres OS user must reach the cluster's folder
 PGDIR="$WORK/pg"
 PIDS=()
@@ -40,11 +36,7 @@ cleanup() {
   done
   rm -rf "$WORK"
 }
-trap cleanup EXIT
-cd "$WORK"
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-ok() { echo "ok: $*"; }
+on_exit cleanup
 die() { echo "FAIL: $*"; exit 1; }
 
 if ! ip netns add "$NS_SRV" 2> netns.err; then
