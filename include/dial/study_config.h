@@ -118,6 +118,10 @@ double GracePeriodSeconds(const StudyConfig& config);
 // count that does not match the directions, a command that does not exist. NotFound when the file is missing.
 Result<StudyConfig> LoadStudyConfig(const std::string& path);
 Result<StudyConfig> ParseStudyConfig(const std::string& yaml_text, const std::string& source = "<string>");
+// After command-line overrides of a loaded config (--sampler, --pruner, --storage ...): fills in a grid sampler's
+// search space from the config when its options have none, then creates the sampler and the pruner once to check their
+// names and options. InvalidArgument naming the sampler or pruner.
+Status CheckSamplerAndPruner(StudyConfig& config);
 
 // Suggests the config's search space in `trial` (define-by-run, honouring `when`) and returns the trial's
 // external params merged with `fixed` and, in a multi-fidelity study, the values of the trial's level.

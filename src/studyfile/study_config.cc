@@ -14,7 +14,6 @@
 
 #include "dial/pruner.h"
 #include "dial/sampler.h"
-#include "studyfile/study_config_internal.h"
 #include "studyfile/study_config_parser.h"
 #include "util/strings.h"
 
@@ -313,8 +312,6 @@ Status Parser::CheckPruner(const YAML::Node& node, const StudyConfig& config) co
 
 }  // namespace studyfile
 
-namespace internal {
-
 Status CheckSamplerAndPruner(StudyConfig& config) {
   Status s = CheckSamplerOnly(config);
   if (!s.ok()) return s.WithContext("sampler");
@@ -322,8 +319,6 @@ Status CheckSamplerAndPruner(StudyConfig& config) {
   if (!s.ok()) return s.WithContext("pruner");
   return Status::Ok();
 }
-
-}  // namespace internal
 
 Result<StudyConfig> ParseStudyConfig(const std::string& yaml_text, const std::string& source) {
   try {

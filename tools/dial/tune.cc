@@ -4,7 +4,6 @@
 #include <string>
 
 #include "cli.h"
-#include "studyfile/study_config_internal.h"
 #include "dial/study.h"
 #include "dial/study_config.h"
 #include "run.h"
@@ -54,7 +53,7 @@ int RunTune(const TuneArgs& args) {
     config.sampler = args.sampler;
     config.sampler_options = Json::object();
   }
-  Status components = internal::CheckSamplerAndPruner(config);
+  Status components = CheckSamplerAndPruner(config);
   if (!components.ok()) {
     return ReportError(components.WithContext(args.sampler.empty() ? config.source : "--sampler " + args.sampler));
   }

@@ -10,7 +10,6 @@
 #include <iostream>
 
 #include "cli.h"
-#include "studyfile/study_config_internal.h"
 #include "dial/study.h"
 #include "dial/study_config.h"
 #include "run.h"
@@ -91,7 +90,7 @@ int RunWorker(const WorkerArgs& args) {
     config.sampler = args.sampler;
     config.sampler_options = Json::object();
   }
-  Status components = internal::CheckSamplerAndPruner(config);
+  Status components = CheckSamplerAndPruner(config);
   if (!components.ok()) return ReportError(components.WithContext(config.source));
   Result<std::optional<HostInventory>> inventory = CheckTrialResources(config, args.inventory);
   if (!inventory.ok()) return ReportError(inventory.status());
