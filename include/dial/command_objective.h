@@ -41,5 +41,4 @@ struct CommandObjectiveOptions {
 Result<std::vector<double>> RunCommandTrial(Trial& trial, const std::map<std::string, ParamValue>& params,
                                             const CommandObjectiveOptions& options, const std::atomic<bool>* stop_flag);
 
-
 }  // namespace dial

@@ -332,10 +332,10 @@ Result<Json> ReadSavedConfig(const fs::path& file) {
 
 // The keys of a saved config that must equal the current one for a resume.
 Status CheckResumable(const Json& saved, const Json& current, const fs::path& file) {
+  // A key added after the checkpoint was written (subsampling_channels) counts as its default then.
+  const Json defaults = AsrTrainConfig{}.ToJson();
   for (const auto& [key, value] : current.items()) {
     if (IsResumableKey(key)) continue;
-    // A key added after the checkpoint was written (subsampling_channels) counts as its default then.
-    const Json defaults = AsrTrainConfig{}.ToJson();
     if (!saved.contains(key) && value == defaults[key]) continue;
     if (!saved.contains(key) || saved[key] != value) {
       return FailedPrecondition(file.string() + ": the checkpoint here was trained with " + key + " = " +

@@ -392,5 +392,4 @@ const FrozenTrial* FindBestTrial(const std::vector<FrozenTrial>& trials, StudyDi
   return best;
 }
 
-
 }  // namespace dial

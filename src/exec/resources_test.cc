@@ -17,8 +17,8 @@
 
 #include "dial/storage.h"
 #include "dial/study.h"
-#include "util/subprocess.h"
 #include "exec/worker_loop.h"
+#include "util/subprocess.h"
 
 namespace dial {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "util/subprocess.h"
 #include "exec/worker_loop.h"
+#include "util/subprocess.h"
 
 extern char** environ;
 

@@ -1,6 +1,5 @@
 // The dashboard's HTTP/1.1 server (http_server.h): POSIX sockets, one thread per connection, Connection: close.
 #include "report/http_server.h"
-#include "util/strings.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -17,6 +16,8 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+
+#include "util/strings.h"
 
 namespace dial {
 namespace {

@@ -1,5 +1,7 @@
 // The random sampler: every parameter drawn independently and uniformly (in log space for log
 // distributions) from a seeded generator, as Optuna's RandomSampler does.
+#include "util/random.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -8,7 +10,6 @@
 #include "dial/sampler.h"
 #include "samplers/builtin_samplers.h"
 #include "util/options.h"
-#include "util/random.h"
 
 namespace dial {
 namespace {

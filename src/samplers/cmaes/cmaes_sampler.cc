@@ -16,9 +16,9 @@
 #include "samplers/builtin_samplers.h"
 #include "samplers/cmaes/cma_es.h"
 #include "samplers/cmaes/intersection_cache.h"
+#include "samplers/search_space.h"
 #include "util/options.h"
 #include "util/random.h"
-#include "samplers/search_space.h"
 
 namespace dial {
 namespace {

@@ -11,12 +11,12 @@
 #include "dial/samplers/gp.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "util/options.h"
 #include "samplers/gp/gaussian_process.h"
 #include "samplers/gp/optimize_acquisition.h"
 #include "samplers/gp/output_transform.h"
-#include "util/random.h"
 #include "samplers/search_space.h"
+#include "util/options.h"
+#include "util/random.h"
 
 namespace dial {
 namespace {

@@ -10,8 +10,8 @@
 #include "dial/samplers/meta.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "util/options.h"
 #include "samplers/search_space.h"
+#include "util/options.h"
 
 namespace dial {
 namespace {

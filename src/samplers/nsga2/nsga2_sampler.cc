@@ -13,10 +13,10 @@
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
 #include "samplers/cmaes/intersection_cache.h"
-#include "util/options.h"
 #include "samplers/nsga2/nsga2_core.h"
-#include "util/random.h"
 #include "samplers/search_space.h"
+#include "util/options.h"
+#include "util/random.h"
 
 namespace dial {
 namespace {

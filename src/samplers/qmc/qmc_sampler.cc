@@ -10,9 +10,9 @@
 #include "dial/samplers/qmc.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "util/options.h"
 #include "samplers/qmc/low_discrepancy.h"
 #include "samplers/search_space.h"
+#include "util/options.h"
 
 namespace dial {
 namespace {

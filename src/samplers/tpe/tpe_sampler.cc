@@ -14,11 +14,11 @@
 #include "dial/samplers/tpe.h"
 #include "dial/study.h"
 #include "samplers/builtin_samplers.h"
-#include "util/options.h"
-#include "util/random.h"
 #include "samplers/tpe/parzen_estimator.h"
 #include "samplers/tpe/search_space_groups.h"
 #include "samplers/tpe/split.h"
+#include "util/options.h"
+#include "util/random.h"
 
 namespace dial {
 namespace {
